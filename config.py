@@ -1,0 +1,252 @@
+"""Typed configuration: dataclass sections with the paper's defaults, YAML files, CLI overrides.
+
+    cfg = load_config("configs/paper.yaml", ["--train.lr=1e-4", "--data.root=/data/MvMHAT"])
+
+A YAML file may set any subset of keys (``section: {key: value}``); overrides are
+``--section.key=value``. An unknown section or key, or a value of the wrong type, raises
+:class:`ConfigError` naming the key. Every run writes its resolved config with
+:func:`save_config`. Library code never imports this module: entry scripts pass values on.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence, Union
+
+import yaml
+
+from loader.atomic import atomic_open
+
+
+class ConfigError(ValueError):
+    """A config file or override that does not fit the schema below."""
+
+
+@dataclass
+class DataConfig:
+    root: str = "data/synthetic"  # dataset root in the MvMHAT layout (see loader/layout.py)
+    manifest: Optional[str] = None  # manifest file; None = <root>/dataset.yaml
+    train_split: str = "train"  # manifest split used for training samples
+    val_split: Optional[str] = None  # manifest split for validation (None: no validation split)
+    views: int = 4  # V: views per training sample (paper: 4; fewer if a scene has fewer)
+    frames: int = 2  # T: frames per view per training sample (paper: 2)
+    frame_gap: int = 1  # frames between the T frames of a sample (paper: consecutive frames)
+    sample_stride: int = 2  # frames between the starts of two samples (release: disjoint pairs)
+    crop_height: int = 224  # crop height in pixels after resizing (paper: 224)
+    crop_width: int = 224  # crop width in pixels after resizing (paper: 224; 128 for 256x128)
+    boxes: str = "gt"  # annotation file that gives training boxes: gt (gt.txt) or det (det.txt)
+    crop_cache: bool = True  # build/use a memory-mapped uint8 crop cache (no JPEG decode per epoch)
+    cache_dir: Optional[str] = None  # where crop caches live; None = <root>/.crop_cache
+    num_workers: int = 4  # DataLoader worker processes
+
+
+@dataclass
+class ModelConfig:
+    backbone: str = "resnet50"  # resnet50 (paper), resnet34 or resnet18
+    head: str = "logits"  # logits (paper: 1000-d ImageNet classifier output), pool or linear
+    embed_dim: int = 512  # output size of the linear head (ignored by logits and pool)
+    weights: str = "imagenet"  # imagenet (local torch cache), none (random init) or a file path
+
+
+@dataclass
+class LossConfig:
+    delta: float = 0.5  # softmax temperature parameter delta (paper: 0.5)
+    epsilon: float = 0.1  # softmax temperature parameter epsilon in training (paper: 0.1)
+    margin: float = 0.5  # hinge margin m of the cycle losses (paper: 0.5)
+    self_weight: float = 1.0  # weight of the self-similarity term (0 switches it off)
+    pairwise_weight: float = 1.0  # weight of symmetric consistency (pairwise) (0 = off)
+    triplewise_weight: float = 1.0  # weight of transitive similarity (triplewise) (0 = off)
+    transitive: str = "conference"  # conference (released code) or journal (softmaxed blocks)
+
+
+@dataclass
+class TrainConfig:
+    out_dir: str = "runs/train"  # run folder: checkpoints, metrics.jsonl, config.yaml, plots
+    device: str = "auto"  # auto (cuda if available), cuda, cuda:N or cpu
+    seed: int = 0  # seed of every random generator
+    lr: float = 1e-5  # Adam learning rate (paper: 1e-5)
+    weight_decay: float = 0.0  # Adam weight decay (paper: none)
+    batch_size: int = 1  # samples per step (release: 1 sample of V x T images)
+    max_steps: int = 0  # optimisation steps; 0 = run max_epochs epochs
+    max_epochs: int = 10  # epochs when max_steps is 0
+    warmup_steps: int = 0  # linear learning-rate warm-up steps
+    schedule: str = "constant"  # learning-rate schedule after warm-up: constant or cosine
+    amp: str = "bf16"  # mixed precision on CUDA: bf16, fp16 (with GradScaler) or none (CPU: none)
+    channels_last: bool = True  # channels_last memory format on CUDA
+    log_interval: int = 20  # steps between log lines
+    val_interval: int = 500  # steps between validations (and best-checkpoint decisions)
+    ckpt_interval: int = 1000  # steps between checkpoints (last.pt)
+    resume: Optional[str] = None  # checkpoint to continue from exactly
+
+
+@dataclass
+class TrackConfig:
+    delta: float = 0.5  # cross-view softmax parameter delta
+    epsilon: float = 0.5  # cross-view softmax parameter epsilon at inference (paper: 0.5)
+    match_threshold: float = 0.5  # softmax entries below this are not cross-view matches
+    max_cosine_distance: float = 0.2  # Deep SORT appearance gate (cosine distance)
+    nn_budget: Optional[int] = None  # features kept per track (None: all, as released)
+    max_iou_distance: float = 0.7  # Deep SORT IoU gate (1 - IoU)
+    max_age: int = 80  # frames a lost track is kept
+    n_init: int = 3  # consecutive hits before a track is confirmed
+    renew_interval: int = 30  # frames between cross-view re-matching rounds (0 = never)
+    min_confidence: float = 0.0  # detections below this score are dropped
+    output_box: str = "kalman"  # box written per frame: kalman (paper) or detection
+    boxes: str = "det"  # boxes to track: det (det.txt) or gt (gt.txt, oracle detections)
+
+
+@dataclass
+class EvalConfig:
+    iou_threshold: float = 0.5  # IoU needed for a match (MOTChallenge devkit: 0.5)
+    backend: str = "official"  # per-view metrics: official (our port) or motmetrics
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    track: TrackConfig = field(default_factory=TrackConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+# String fields with a fixed set of values, checked when the config is read (before any work).
+CHOICES = {
+    "data.boxes": ("gt", "det"),
+    "model.head": ("logits", "pool", "linear"),
+    "loss.transitive": ("conference", "journal"),
+    "train.schedule": ("constant", "cosine"),
+    "train.amp": ("bf16", "fp16", "none"),
+    "track.output_box": ("kalman", "detection"),
+    "track.boxes": ("gt", "det"),
+    "eval.backend": ("official", "motmetrics"),
+}
+
+# ---------------------------------------------------------------------------------------------
+_TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Return ``value`` as type ``tp`` or raise ConfigError; strings come from the command line."""
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None or (isinstance(value, str) and value.lower() in {"none", "null", "~"}):
+            if type(None) in args:
+                return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(errors[0] if errors else f"{key}: invalid value {value!r}")
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+            return value.lower() in _TRUE
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # also covers YAML 1.1 reading "1e-5" as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    else:
+        raise TypeError(f"{key}: unsupported config field type {tp!r}")
+    name = getattr(tp, "__name__", str(tp))
+    raise ConfigError(f"{key}: expected {name}, got {value!r}")
+
+
+def _section_types(section: Any) -> dict:
+    return typing.get_type_hints(type(section))
+
+
+def _set(cfg: Config, section: str, key: str, value: Any) -> None:
+    sections = {f.name for f in dataclasses.fields(cfg)}
+    if section not in sections:
+        raise ConfigError(f"unknown config section {section!r}; sections: {sorted(sections)}")
+    sec = getattr(cfg, section)
+    types_ = _section_types(sec)
+    if key not in types_:
+        raise ConfigError(f"unknown config key '{section}.{key}'; keys in {section}: {sorted(types_)}")
+    value = _coerce(value, types_[key], f"{section}.{key}")
+    choices = CHOICES.get(f"{section}.{key}")
+    if choices is not None and value not in choices:
+        raise ConfigError(f"{section}.{key}: expected one of {list(choices)}, got {value!r}")
+    setattr(sec, key, value)
+
+
+def apply_dict(cfg: Config, data: dict, source: str = "<dict>") -> Config:
+    """Set every ``{section: {key: value}}`` entry of ``data`` on ``cfg`` (validated)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections, got {type(data).__name__}")
+    for section, values in data.items():
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: section {section!r} must be a mapping, got {values!r}")
+        for key, value in values.items():
+            try:
+                _set(cfg, str(section), str(key), value)
+            except ConfigError as e:
+                raise ConfigError(f"{source}: {e}") from None
+    return cfg
+
+
+def parse_overrides(args: Sequence[str]) -> list:
+    """``["--train.lr=1e-4", ...]`` -> ``[("train", "lr", "1e-4"), ...]``; malformed ones raise."""
+    out = []
+    for arg in args:
+        body = arg[2:] if arg.startswith("--") else None
+        if body is None or "=" not in body or "." not in body.split("=", 1)[0]:
+            raise ConfigError(f"override {arg!r} is not of the form --section.key=value")
+        dotted, value = body.split("=", 1)
+        section, key = dotted.split(".", 1)
+        out.append((section, key, value))
+    return out
+
+
+def load_config(path: Union[str, Path, None] = None, overrides: Sequence[str] = ()) -> Config:
+    """Defaults, then the YAML file at ``path`` (if any), then ``--section.key=value`` overrides."""
+    cfg = Config()
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"config file not found: {path}")
+        with open(path, "r", encoding="utf-8") as f:
+            try:
+                data = yaml.safe_load(f) or {}
+            except yaml.YAMLError as e:
+                raise ConfigError(f"{path}: not valid YAML: {e}") from None
+        apply_dict(cfg, data, source=str(path))
+    for section, key, value in parse_overrides(overrides):
+        _set(cfg, section, key, value)
+    return cfg
+
+
+def config_to_dict(cfg: Config) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def save_config(cfg: Config, path: Union[str, Path]) -> None:
+    """Write the resolved config as YAML (atomically); :func:`load_config` reads it back."""
+    with atomic_open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(config_to_dict(cfg), f, sort_keys=False)

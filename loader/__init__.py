@@ -1,0 +1,1 @@
+"""Data loading: MOT text I/O, the MvMHAT dataset layout, crops, the crop cache, training samples."""
