@@ -1,0 +1,60 @@
+"""Time the full evaluation of the 49 released MvMHAT view sequences (every metric).
+
+    python bench/eval_speed.py [--data ../shared/data/mvmhat_eval] [--repeat 3] [--backend official]
+
+Reads the files, computes the per-view devkit metrics, the official cross-view metrics and
+DIVOTrack's CVIDF1/CVMA, as ``eval.py`` does. Prints the best wall time over the repeats, its
+split into reading and scoring, and the speed-up over the official MATLAB code (about 280 s under
+Octave on one core of this kind of machine). Target: under 15 s.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from metrics.evaluate import BACKENDS, evaluate  # noqa: E402
+from metrics.inputs import load_scenes, scenes_from_csv  # noqa: E402
+
+OFFICIAL_SECONDS = 280.0
+TARGET_SECONDS = 15.0
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mvmhat_eval"
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with gt/, res/ and scenes.csv")
+    p.add_argument("--repeat", type=int, default=3, help="timed runs; the best is reported")
+    p.add_argument("--backend", choices=sorted(BACKENDS), default="official")
+    return p.parse_args()
+
+
+def run_once(data: Path, backend: str) -> tuple[float, float, int]:
+    t0 = time.perf_counter()
+    scenes, notes = load_scenes(scenes_from_csv(data / "gt", data / "res", data / "scenes.csv"))
+    t1 = time.perf_counter()
+    report = evaluate(scenes, backend=backend, notes=notes)
+    report.overall_metrics()
+    t2 = time.perf_counter()
+    return t1 - t0, t2 - t1, len(report.views)
+
+
+def main(args: argparse.Namespace) -> int:
+    if not (args.data / "scenes.csv").is_file():
+        print(f"error: no scenes.csv in {args.data}", file=sys.stderr)
+        return 2
+    runs = [run_once(args.data, args.backend) for _ in range(max(1, args.repeat))]
+    read, score, n_views = min(runs, key=lambda r: r[0] + r[1])
+    total = read + score
+    print(f"{n_views} view sequences, backend {args.backend}: {total:.2f} s "
+          f"(read {read:.2f} s + score {score:.2f} s; best of {len(runs)})")
+    print(f"official MATLAB code ~{OFFICIAL_SECONDS:.0f} s -> {OFFICIAL_SECONDS / total:.0f}x faster; "
+          f"target < {TARGET_SECONDS:.0f} s: {'met' if total < TARGET_SECONDS else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(parse_args()))

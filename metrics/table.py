@@ -1,0 +1,37 @@
+"""The paper-style results table: one row per scene and an overall row.
+
+Ratios print as percentages with one decimal, counts as integers, undefined values as ``-``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+from metrics.evaluate import COUNT_METRICS, METRICS, EvalReport
+
+
+def format_value(name: str, value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if name in COUNT_METRICS:
+        return str(int(value))
+    return f"{100.0 * value:.1f}"
+
+
+def format_rows(rows: Mapping[str, Mapping], columns: Sequence[str] = METRICS, label: str = "Scene") -> str:
+    """Right-aligned text table of ``{row name: {metric: value}}``."""
+    header = [label, *columns]
+    body = [[str(name), *(format_value(c, values.get(c)) for c in columns)] for name, values in rows.items()]
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+             for r in [header, *body]]
+    lines.insert(1, "-" * len(lines[0]))
+    lines.insert(len(lines) - 1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def format_report(report: EvalReport) -> str:
+    """Per-scene rows and an ``Overall`` row of every metric in :data:`metrics.evaluate.METRICS`."""
+    rows = {name: report.scene_metrics(name) for name in report.scenes}
+    rows["Overall"] = report.overall_metrics()
+    return format_rows(rows)
