@@ -79,3 +79,11 @@ def test_atomic_open_removes_temporary_on_error(tmp_path):
             f.write("half")
             raise ValueError("crash")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+    write_mot(tmp_path / "r.txt", np.array([[1, 1, 1, 1, 1, 1]]))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "r.txt").stat().st_mode & 0o777 == 0o666 & ~umask
