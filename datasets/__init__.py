@@ -1,0 +1,1 @@
+"""Datasets in the MvMHAT layout; ``datasets.synthetic`` generates the built-in synthetic one."""

@@ -1,0 +1,140 @@
+"""Pinhole cameras around the walking area, their projection and their sensor look.
+
+``CONVENTIONS`` (also written into every ``calibration.json``) fixes units and axes.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence, Union
+
+import numpy as np
+
+from loader.atomic import atomic_open
+
+CONVENTIONS = (
+    "World points are metres with the ground plane at z = 0. A world point X maps to camera "
+    "coordinates Xc = R @ X + t (camera x right, y down, z forward) and to pixels "
+    "(u, v) = (K @ Xc)[:2] / Xc[2], (0, 0) being the top-left corner of the top-left pixel.")
+
+
+@dataclass(frozen=True, eq=False)
+class Camera:
+    """Intrinsics ``K`` (3, 3), extrinsics ``R`` (3, 3), ``t`` (3,), and the sensor's look."""
+
+    K: np.ndarray
+    R: np.ndarray
+    t: np.ndarray
+    size: tuple  # (width, height), pixels
+    gain: tuple = (1.0, 1.0, 1.0)  # per-channel (BGR) colour cast, multiplies colours
+    offset: float = 0.0  # brightness added after the gain, grey levels
+    noise: float = 0.0  # standard deviation of per-pixel sensor noise, grey levels
+    blur: float = 0.0  # Gaussian defocus sigma, pixels (0 = sharp)
+
+    @property
+    def centre(self) -> np.ndarray:
+        """(3,) camera centre in world coordinates, metres."""
+        return -self.R.T @ self.t
+
+    @property
+    def focal(self) -> float:
+        return float(self.K[0, 0])
+
+    def to_camera(self, points: np.ndarray) -> np.ndarray:
+        """World points (..., 3) to camera coordinates (..., 3)."""
+        return points @ self.R.T + self.t
+
+    def project(self, points: np.ndarray) -> tuple:
+        """World points (..., 3) to pixels (..., 2) and depth along the optical axis (...,), metres.
+
+        Points at or behind the camera get a depth <= 0 and meaningless pixels; callers check it.
+        """
+        pc = self.to_camera(points)
+        z = pc[..., 2]
+        zs = np.where(z > 1e-6, z, 1e-6)
+        u = self.K[0, 0] * pc[..., 0] / zs + self.K[0, 2]
+        v = self.K[1, 1] * pc[..., 1] / zs + self.K[1, 2]
+        return np.stack([u, v], axis=-1), z
+
+    def look(self, colours: np.ndarray) -> np.ndarray:
+        """Apply the colour cast and brightness to BGR colours (..., 3); returns floats 0..255."""
+        return np.clip(np.asarray(colours, dtype=np.float64) * np.asarray(self.gain) + self.offset, 0, 255)
+
+    def to_dict(self) -> dict:
+        return {"K": self.K.tolist(), "R": self.R.tolist(), "t": self.t.tolist(),
+                "image_size": list(self.size), "centre": self.centre.tolist(),
+                "sensor": {"gain_bgr": list(self.gain), "offset": self.offset,
+                           "noise_sigma": self.noise, "blur_sigma": self.blur}}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Camera":
+        s = d.get("sensor", {})
+        return cls(K=np.asarray(d["K"], float), R=np.asarray(d["R"], float), t=np.asarray(d["t"], float),
+                   size=tuple(int(v) for v in d["image_size"]), gain=tuple(s.get("gain_bgr", (1, 1, 1))),
+                   offset=float(s.get("offset", 0)), noise=float(s.get("noise_sigma", 0)),
+                   blur=float(s.get("blur_sigma", 0)))
+
+
+def look_at(eye: np.ndarray, target: np.ndarray, roll: float = 0.0) -> tuple:
+    """Rotation ``R`` and translation ``t`` of a camera at ``eye`` looking at ``target`` (metres)."""
+    eye, target = np.asarray(eye, float), np.asarray(target, float)
+    fwd = target - eye
+    fwd /= np.linalg.norm(fwd)
+    right = np.cross(fwd, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    down = np.cross(fwd, right)
+    c, s = np.cos(roll), np.sin(roll)
+    right, down = c * right + s * down, -s * right + c * down
+    R = np.stack([right, down, fwd])
+    return R, -R @ eye
+
+
+def make_camera(eye: Sequence[float], target: Sequence[float], size: tuple, hfov_deg: float,
+                roll: float = 0.0, **look) -> Camera:
+    """A camera at ``eye`` looking at ``target`` with horizontal field of view ``hfov_deg``."""
+    w, h = size
+    f = 0.5 * w / np.tan(np.radians(hfov_deg) / 2)
+    K = np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1]])
+    R, t = look_at(np.asarray(eye, float), np.asarray(target, float), roll)
+    return Camera(K=K, R=R, t=t, size=(int(w), int(h)), **look)
+
+
+def place_cameras(rng: np.random.Generator, n_views: int, size: tuple, radius: float) -> list:
+    """``n_views`` cameras spread around the walking disc of ``radius`` metres.
+
+    Each stands 1.7-2.3 radii from the centre at 2.5-7 m height, aims at its own point near the
+    centre with a 45-75 degree horizontal field of view, so the views overlap only partly. Each has
+    its own colour cast, brightness, noise level and (sometimes) defocus.
+    """
+    base = rng.uniform(0, 2 * np.pi)
+    cams = []
+    for i in range(n_views):
+        a = base + 2 * np.pi * i / n_views + rng.uniform(-0.3, 0.3) * np.pi / max(n_views, 2)
+        d = radius * rng.uniform(1.7, 2.3)
+        eye = [d * np.cos(a), d * np.sin(a), rng.uniform(2.5, 7.0)]
+        r, b = radius * 0.45 * np.sqrt(rng.uniform()), rng.uniform(0, 2 * np.pi)
+        target = [r * np.cos(b), r * np.sin(b), rng.uniform(0.3, 1.2)]
+        gain = tuple(float(g) for g in np.clip(1 + rng.normal(0, 0.06, size=3), 0.85, 1.15))
+        cams.append(make_camera(eye, target, size, rng.uniform(45, 75), roll=rng.normal(0, 0.03),
+                                gain=gain, offset=float(rng.uniform(-30, 20)),
+                                noise=float(rng.uniform(1.5, 7.0)),
+                                blur=float(rng.choice([0.0, 0.0, 0.6, 0.9]))))
+    return cams
+
+
+def write_calibration(path: Union[str, Path], cameras: dict, **info) -> None:
+    """Write ``{view name: Camera}`` (and extra scene ``info``) as JSON, atomically."""
+    head = {"conventions": CONVENTIONS, **info}
+    lines = [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in head.items()]
+    cams = [f"  {json.dumps(name)}: {json.dumps(cam.to_dict())}" for name, cam in cameras.items()]
+    text = "{\n" + "\n".join(lines) + '\n "cameras": {\n' + ",\n".join(cams) + "\n }\n}\n"
+    with atomic_open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def read_calibration(path: Union[str, Path]) -> dict:
+    """``{view name: Camera}`` from a ``calibration.json``."""
+    with open(path, "r", encoding="utf-8") as f:
+        data = json.load(f)
+    return {name: Camera.from_dict(d) for name, d in data["cameras"].items()}

@@ -1,0 +1,167 @@
+"""Synthetic multi-view, multi-person scenes in the released MvMHAT layout: the built-in dataset.
+
+    python -m datasets.synthetic --out data/synthetic --scenes 4 --views 4 --frames 300 \\
+        --people 6-10 --size 640x360 --seed 0
+
+writes, for scenes ``1..S`` and views ``1..V``::
+
+    DIR/dataset.yaml                          scenes and train/test frame ranges (first 70% train)
+    DIR/<scene>/calibration.json              K, R, t and image size of every camera (metres)
+    DIR/<scene>/preview.png                   one frame of every view with GT boxes and ids
+    DIR/<scene>/<view>/images/<n>.jpg         frames 0..F-1
+    DIR/<scene>/<view>/gt_det/gt.txt          frame,id,x,y,w,h,1,1,visibility,-1 (ids global per scene)
+    DIR/<scene>/<view>/gt_det/det.txt         frame,-1,x,y,w,h,score,-1,-1,-1 (simulated detector)
+
+The same arguments give byte-identical files, whatever ``--workers``. Implementation:
+``synth_world`` (walkers), ``synth_looks`` (clothes, props), ``synth_figure`` (3D figures),
+``synth_camera`` (cameras), ``synth_background`` (ground, facades), ``synth_render`` (drawing,
+boxes, visibility), ``synth_detector`` (det.txt), ``synth_scene`` (one scene to disk),
+``synth_preview`` (preview.png).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Union
+
+import cv2
+from tqdm import tqdm
+
+from datasets.synth_camera import write_calibration
+from datasets.synth_detector import DetectorNoise
+from datasets.synth_preview import write_preview
+from datasets.synth_scene import make_scene, write_view
+from loader.layout import MANIFEST_NAME, Manifest, SceneSpec, load_manifest, write_manifest
+
+MANIFEST_TITLE = "synthetic"  # the manifest's name; marks a folder this generator may overwrite
+INCOMPLETE = ".synthetic-incomplete"  # marks a folder while it is being generated
+
+
+def _render_task(job: dict) -> dict:
+    """Worker entry: build scene ``job['index']`` and write one of its views."""
+    cv2.setNumThreads(1)
+    scene = make_scene(job["seed"], job["index"], **job["scene_args"])
+    return write_view(scene, job["view"], job["out"], job["seed"], job["index"], **job["view_args"])
+
+
+def _clear_output(out: Path, overwrite: bool) -> None:
+    """Make sure no stale scene, view or frame of an earlier run stays in ``out``."""
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if not overwrite:
+        raise FileExistsError(f"{out} is not empty; pass overwrite=True (--overwrite) to replace "
+                              "a synthetic dataset there")
+    manifest = out / MANIFEST_NAME
+    ours = (out / INCOMPLETE).is_file() or (manifest.is_file() and load_manifest(manifest).name == MANIFEST_TITLE)
+    if not ours:
+        raise FileExistsError(f"{out} is not empty and holds no synthetic dataset; not deleting it")
+    shutil.rmtree(out)
+
+
+def generate_dataset(out: Union[str, Path], scenes: int = 4, views: int = 4, frames: int = 300,
+                     people: tuple = (6, 10), size: tuple = (640, 360), seed: int = 0,
+                     det_noise: float = 1.0, train_fraction: float = 0.7, min_visibility: float = 0.15,
+                     fps: float = 10.0, jpeg_quality: int = 90, workers: int = 1,
+                     overwrite: bool = False, progress: bool = True) -> dict:
+    """Generate the dataset into ``out`` and return a summary (counts, seconds).
+
+    ``people`` is the inclusive range of people per scene, ``size`` the image ``(width, height)``,
+    ``det_noise`` the simulated detector's noise level (0 = GT boxes), ``train_fraction`` the share
+    of each scene's first frames in the train split, ``min_visibility`` the GT visibility threshold.
+    ``out`` must be empty or missing; with ``overwrite`` an earlier synthetic dataset there is deleted.
+    """
+    if scenes < 1 or views < 1 or frames < 2:
+        raise ValueError(f"need scenes >= 1, views >= 1, frames >= 2; got {scenes}, {views}, {frames}")
+    if not 1 <= people[0] <= people[1]:
+        raise ValueError(f"people must be a range 1 <= min <= max, got {people}")
+    if not 0 < train_fraction < 1:
+        raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
+    cv2.setNumThreads(1)
+    out, start = Path(out), time.perf_counter()
+    _clear_output(out, overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / INCOMPLETE).touch()
+    scene_args = dict(n_views=views, n_frames=frames, people=tuple(people), size=tuple(size), fps=fps)
+    view_args = dict(min_visibility=min_visibility, det_noise=DetectorNoise(level=det_noise),
+                     jpeg_quality=jpeg_quality)
+    names = [str(s + 1) for s in range(scenes)]
+    view_names = [str(v + 1) for v in range(views)]
+    bar = tqdm(total=scenes * views * frames, unit="frame", desc="synthetic", disable=not progress)
+    results = {}
+    if workers <= 1:
+        for s in range(scenes):
+            scene = make_scene(seed, s, **scene_args)
+            for v in range(views):
+                results[(s, v)] = write_view(scene, v, out / names[s] / view_names[v], seed, s,
+                                             on_frame=lambda: bar.update(1), **view_args)
+    else:
+        jobs = [dict(seed=seed, index=s, view=v, out=out / names[s] / view_names[v], scene_args=scene_args,
+                     view_args=view_args) for s in range(scenes) for v in range(views)]
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = {pool.submit(_render_task, job): (job["index"], job["view"]) for job in jobs}
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()
+                bar.update(frames)
+    bar.close()
+
+    n_train = min(max(int(round(frames * train_fraction)), 1), frames - 1)
+    specs = {}
+    for s, name in enumerate(names):
+        scene = make_scene(seed, s, **scene_args)
+        write_calibration(out / name / "calibration.json", dict(zip(view_names, scene.cameras)),
+                          scene=name, seed=seed, fps=fps, frames=frames,
+                          people=len(scene.world.people), walk_radius_m=scene.world.radius)
+        write_preview(out / name, view_names, frames // 2)
+        specs[name] = SceneSpec(name=name, dir=name, splits={"train": (0, n_train), "test": (n_train, frames)})
+    write_manifest(out / MANIFEST_NAME, Manifest(name=MANIFEST_TITLE, scenes=specs))  # written last
+    (out / INCOMPLETE).unlink()
+    return {"root": str(out), "scenes": scenes, "views": views, "frames": frames,
+            "rendered_frames": scenes * views * frames,
+            "gt_boxes": sum(r["gt"] for r in results.values()),
+            "det_boxes": sum(r["det"] for r in results.values()),
+            "seconds": time.perf_counter() - start}
+
+
+def parse_pair(text: str, sep: str) -> tuple:
+    parts = text.lower().split(sep)
+    if len(parts) == 1:
+        parts = parts * 2
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"expected A{sep}B, got {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", required=True, help="output dataset root")
+    p.add_argument("--scenes", type=int, default=4, help="number of scenes")
+    p.add_argument("--views", type=int, default=4, help="cameras per scene")
+    p.add_argument("--frames", type=int, default=300, help="frames per scene (10 fps)")
+    p.add_argument("--people", type=lambda s: parse_pair(s, "-"), default=(6, 10), help="people per scene, MIN-MAX")
+    p.add_argument("--size", type=lambda s: parse_pair(s, "x"), default=(640, 360), help="image size WxH")
+    p.add_argument("--seed", type=int, default=0, help="master seed (same seed: byte-identical output)")
+    p.add_argument("--det-noise", type=float, default=1.0, help="detector noise level (0: GT boxes)")
+    p.add_argument("--train-fraction", type=float, default=0.7, help="share of frames in the train split")
+    p.add_argument("--min-visibility", type=float, default=0.15, help="GT leaves out people less visible")
+    p.add_argument("--workers", type=int, default=1, help="processes (output does not depend on it)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier synthetic dataset in --out")
+    return p.parse_args(argv)
+
+
+def main(args: argparse.Namespace) -> None:
+    summary = generate_dataset(args.out, scenes=args.scenes, views=args.views, frames=args.frames,
+                               people=args.people, size=args.size, seed=args.seed,
+                               det_noise=args.det_noise, train_fraction=args.train_fraction,
+                               min_visibility=args.min_visibility, workers=args.workers,
+                               overwrite=args.overwrite)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main(parse_args())

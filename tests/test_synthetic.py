@@ -1,0 +1,246 @@
+"""The synthetic dataset generator: layout, determinism, geometry, visibility, detector."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from datasets.synth_background import sample_style
+from datasets.synth_camera import make_camera, read_calibration
+from datasets.synth_detector import DetectorNoise, simulate_detections
+from datasets.synth_figure import build_figures, pose
+from datasets.synth_looks import Appearance, sample_appearances
+from datasets.synth_render import ViewRenderer
+from datasets.synth_scene import Scene, make_scene, write_view
+from datasets.synth_world import World, make_world
+from datasets.synthetic import generate_dataset, parse_args
+from loader.layout import DatasetLayout
+from loader.mot import read_mot
+
+SMALL = dict(scenes=2, views=3, frames=12, people=(4, 7), size=(160, 96), seed=3)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("synthetic")
+    generate_dataset(root, progress=False, **SMALL)
+    return root
+
+
+def _digest(root: Path) -> dict:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_layout_and_manifest_readable(small):
+    layout = DatasetLayout(small)
+    assert layout.scenes == ["1", "2"]
+    for scene in layout.scenes:
+        assert layout.views(scene) == ["1", "2", "3"]
+        assert layout.frames(scene, "train") == list(range(0, 8))  # round(0.7 * 12) = 8
+        assert layout.frames(scene, "test") == list(range(8, 12))
+        img = cv2.imread(str(layout.image_path(scene, "2", 11)))
+        assert img.shape == (96, 160, 3)
+        assert len(layout.read_boxes(scene, "1", "gt")) > 0 and len(layout.read_boxes(scene, "1", "det")) > 0
+        assert set(read_calibration(small / scene / "calibration.json")) == {"1", "2", "3"}
+        assert cv2.imread(str(small / scene / "preview.png")).shape == (96, 3 * 160, 3)
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path):
+    args = dict(scenes=1, views=2, frames=6, people=(3, 4), size=(96, 64), progress=False)
+    generate_dataset(tmp_path / "a", seed=7, **args)
+    generate_dataset(tmp_path / "b", seed=7, **args)
+    generate_dataset(tmp_path / "c", seed=8, **args)
+    a, b, c = (_digest(tmp_path / k) for k in "abc")
+    assert a == b and len(a) == 2 * (6 + 2) + 3  # images, gt, det per view; calibration, preview, manifest
+    assert a.keys() == c.keys()
+    differ = [k for k in a if a[k] != c[k]]
+    assert "1/1/images/0.jpg" in differ and "1/1/gt_det/gt.txt" in differ
+
+
+def test_worker_processes_do_not_change_output(tmp_path):
+    args = dict(scenes=2, views=1, frames=3, people=(2, 3), size=(64, 48), seed=5, progress=False)
+    generate_dataset(tmp_path / "one", workers=1, **args)
+    generate_dataset(tmp_path / "two", workers=2, **args)
+    assert _digest(tmp_path / "one") == _digest(tmp_path / "two")
+
+
+def test_ids_are_the_same_world_person_in_every_view(small):
+    """Every GT box contains the projection of its id's feet (world model + calibration.json)."""
+    seen_in, wrong_fits = {}, []
+    for s, scene in enumerate(["1", "2"]):
+        world = make_scene(SMALL["seed"], s, SMALL["views"], SMALL["frames"], SMALL["people"], SMALL["size"]).world
+        n_people = world.xy.shape[1]
+        for view, cam in read_calibration(small / scene / "calibration.json").items():
+            gt = read_mot(small / scene / view / "gt_det" / "gt.txt")
+            t, k = gt[:, 0].astype(int), gt[:, 1].astype(int) - 1
+            for ids, right in ((k, True), ((k + 1) % n_people, False)):  # own id, then someone else's
+                feet = np.concatenate([world.xy[t, ids], np.zeros((len(gt), 1))], axis=1)
+                uv, depth = cam.project(np.nan_to_num(feet, nan=1e3))
+                uv = np.clip(uv, 0, SMALL["size"])  # feet below the image: the box ends at its border
+                x, y, w, h = gt[:, 2:6].T
+                fits = (depth > 0) & (uv[:, 0] > x - 1) & (uv[:, 0] < x + w + 1) \
+                    & (uv[:, 1] > y - 1) & (uv[:, 1] < y + h + 2)
+                if right:
+                    assert fits.all(), f"scene {scene} view {view}: {np.sum(~fits)} boxes off their person"
+                else:
+                    wrong_fits.extend(fits.tolist())
+            for frame, pid in zip(t, k):
+                seen_in.setdefault((scene, frame, pid), set()).add(view)
+    assert np.mean(wrong_fits) < 0.3  # the check tells people apart
+    assert max(len(v) for v in seen_in.values()) >= 2  # the views overlap
+
+
+def test_boxes_inside_image_and_columns(small):
+    w_img, h_img = SMALL["size"]
+    for scene in ("1", "2"):
+        for view in ("1", "2", "3"):
+            gt = read_mot(small / scene / view / "gt_det" / "gt.txt")
+            det = read_mot(small / scene / view / "gt_det" / "det.txt")
+            for rows in (gt, det):
+                x, y, w, h = rows[:, 2:6].T
+                assert (x >= 0).all() and (y >= 0).all() and (w > 0).all() and (h > 0).all()
+                assert (x + w <= w_img + 1e-9).all() and (y + h <= h_img + 1e-9).all()
+            assert (gt[:, 1] >= 1).all() and (gt[:, 6] == 1).all() and (gt[:, 7] == 1).all()
+            assert ((gt[:, 8] >= 0.15) & (gt[:, 8] <= 1)).all() and (gt[:, 9] == -1).all()
+            assert len(np.unique(gt[:, :2], axis=0)) == len(gt)  # one box per id and frame
+            assert (det[:, 1] == -1).all() and (det[:, 7:] == -1).all()  # det.txt carries no ids
+            assert ((det[:, 6] > 0) & (det[:, 6] <= 1)).all()
+
+
+PLAIN = Appearance(height=1.75, build=1.0, skin=(150, 180, 220), hair=(30, 30, 30), top=(40, 40, 200),
+                   top_alt=(40, 40, 200), pattern="plain", sleeves=True, bottom=(90, 60, 40), shorts=False,
+                   shoes=(30, 30, 30))
+
+
+def _two_people_scene(frames_xy: list) -> Scene:
+    """A hand-made scene: people standing at ``frames_xy[t] (N, 2)``, one camera looking down +x."""
+    people = [PLAIN, PLAIN]
+    xy = np.array(frames_xy, dtype=float)  # (T, N, 2)
+    shape = xy.shape[:2]
+    world = World(fps=10.0, radius=8.0, xy=xy, heading=np.full(shape, np.pi), speed=np.zeros(shape),
+                  phase=np.zeros(shape), people=people, props=[])
+    cam = make_camera(eye=(-10, 0, 1.7), target=(0, 0, 1.0), size=(160, 120), hfov_deg=60)
+    return Scene(world=world, cameras=[cam], style=sample_style(np.random.default_rng(0)),
+                 figures=build_figures(people))
+
+
+def test_occlusion_lowers_visibility_and_hides_from_gt(tmp_path):
+    # person 1 stands 10 m from the camera; person 2 steps in front of it, then beside it, then half in front
+    scene = _two_people_scene([[[0, 0], [-6, 0]], [[0, 0], [-6, 1.2]], [[0, 0], [-6, 0.28]]])
+    write_view(scene, 0, tmp_path, seed=0, index=0, min_visibility=0.15)
+    gt = read_mot(tmp_path / "gt_det" / "gt.txt")
+    vis = {(int(r[0]), int(r[1])): r[8] for r in gt}
+    assert (0, 1) not in vis and vis[(0, 2)] == 1.0  # hidden behind person 2: left out of the GT
+    assert vis[(1, 1)] == 1.0 and vis[(1, 2)] == 1.0  # side by side: both fully visible
+    assert 0.15 <= vis[(2, 1)] < 0.9 and vis[(2, 2)] == 1.0  # half hidden: visibility drops
+
+
+def test_leaving_the_image_lowers_visibility():
+    scene = _two_people_scene([[[0, 0], [0, 5.8]], [[0, 0], [0, 10]]])  # 10 m lateral: outside the view
+    cam, fig, w = scene.cameras[0], scene.figures, scene.world
+    r = ViewRenderer(cam, np.zeros((120, 160, 3), np.uint8), fig, [], np.array([0, 0, 1.0]), 1.0,
+                     np.random.default_rng(0))
+    res = r.render(*pose(fig, w.xy[0], w.heading[0], w.phase[0], w.speed[0]), w.heading[0], w.present[0])
+    by_id = dict(zip(res.person.tolist(), res.visibility.tolist()))
+    assert by_id[0] == 1.0 and 0 < by_id[1] < 1  # person 2 is cut by the image border
+    assert (res.box[:, 0] + res.box[:, 2] <= 160).all()
+    res = r.render(*pose(fig, w.xy[1], w.heading[1], w.phase[1], w.speed[1]), w.heading[1], w.present[1])
+    assert res.person.tolist() == [0]
+    nobody = np.zeros(2, bool)
+    res = r.render(*pose(fig, w.xy[1], w.heading[1], w.phase[1], w.speed[1]), w.heading[1], nobody)
+    assert res.person.shape == (0,) and res.box.shape == (0, 4) and res.visibility.shape == (0,)
+
+
+def test_logo_seen_only_from_the_front():
+    fig = build_figures([dataclasses.replace(PLAIN, logo=(0, 255, 0))])
+    cam = make_camera(eye=(-6, 0, 1.5), target=(0, 0, 1.0), size=(320, 240), hfov_deg=50)
+    r = ViewRenderer(cam, np.zeros((240, 320, 3), np.uint8), fig, [], np.array([0, 0, 1.0]), 1.0,
+                     np.random.default_rng(0))
+    green = []
+    for heading in (np.pi, 0.0):  # facing the camera, then facing away
+        xy, hd = np.zeros((1, 2)), np.array([heading])
+        img = r.render(*pose(fig, xy, hd, np.zeros(1), np.zeros(1)), hd, np.ones(1, bool)).image
+        green.append(int(np.sum((img[..., 1] > 120) & (img[..., 0] < 60) & (img[..., 2] < 60))))
+    assert green[0] > 50 and green[1] == 0
+
+
+def test_detector_noise_levels():
+    rng = np.random.default_rng(0)
+    box = np.tile([[10.0, 20.0, 30.0, 80.0]], (4000, 1))
+    vis = np.r_[np.ones(2000), np.full(2000, 0.3)]
+    exact = simulate_detections(rng, 5, box, vis, (640, 360), 0.15, DetectorNoise(level=0))
+    assert len(exact) == 4000 and (exact[:, 2:6] == box).all() and (exact[:, 6] == 1).all()
+    assert (exact[:, 0] == 5).all() and (exact[:, 1] == -1).all()
+    found_clear, found_hidden = [], []
+    for _ in range(2):
+        d = simulate_detections(rng, 5, box[:2000], vis[:2000], (640, 360), 0.15, DetectorNoise())
+        found_clear.append(len(d))
+        d = simulate_detections(rng, 5, box[2000:], vis[2000:], (640, 360), 0.15, DetectorNoise(false_positives=0))
+        found_hidden.append(len(d))
+    assert np.mean(found_hidden) < 0.85 * np.mean(found_clear)  # occluded people are missed more
+    assert np.mean(found_clear) < 2000  # and even clear ones sometimes
+    d = simulate_detections(rng, 0, np.zeros((0, 4)), np.zeros(0), (640, 360), 0.15,
+                            DetectorNoise(false_positives=50))
+    assert len(d) > 20 and d.shape[1] == 10  # false positives in an empty frame
+
+
+def test_zero_detector_noise_gives_gt_boxes(tmp_path):
+    generate_dataset(tmp_path, scenes=1, views=1, frames=4, people=(3, 4), size=(96, 64), seed=1,
+                     det_noise=0.0, progress=False)
+    gt = read_mot(tmp_path / "1" / "1" / "gt_det" / "gt.txt")
+    det = read_mot(tmp_path / "1" / "1" / "gt_det" / "det.txt")
+    key = lambda r: np.lexsort(r[:, [5, 4, 3, 2, 0]].T)
+    assert np.array_equal(gt[key(gt)][:, [0, 2, 3, 4, 5]], det[key(det)][:, [0, 2, 3, 4, 5]])
+
+
+def test_world_motion_is_varied():
+    world = make_world(np.random.default_rng(4), n_people=10, n_frames=300, fps=10.0)
+    present = world.present
+    assert (~present[0]).any() and present[-1].sum() > 0  # some enter later
+    assert (present[:-1] & ~present[1:]).any() or (~present[0] & present[-1]).any()
+    step = np.diff(world.xy, axis=0)
+    speed = np.hypot(step[..., 0], step[..., 1]) * world.fps
+    assert np.nanstd(np.nanmean(speed, axis=0)) > 0.1  # different people walk at different speeds
+    assert np.nanmin(speed) < 0.1  # somebody stops
+    turn = np.abs(np.angle(np.exp(1j * np.diff(world.heading, axis=0))))
+    assert np.nanmax(turn) < 0.3 and np.nansum(turn) > 10  # smooth but not straight
+
+
+def test_some_people_share_clothes():
+    people = sample_appearances(np.random.default_rng(0), 8)
+    tops = [p.top for p in people]
+    assert len(set(tops)) < len(tops)
+    assert all(p.logo is not None or p.backpack is not None for p in people)
+
+
+def test_tiny_scene_is_fast(tmp_path):
+    start = time.perf_counter()
+    generate_dataset(tmp_path, scenes=1, views=2, frames=10, size=(64, 48), progress=False)
+    assert time.perf_counter() - start < 2.0
+    assert DatasetLayout(tmp_path).frames("1", "test") == [7, 8, 9]
+
+
+def test_cli_arguments():
+    args = parse_args(["--out", "x", "--people", "6-10", "--size", "640x360", "--det-noise", "0.5"])
+    assert args.people == (6, 10) and args.size == (640, 360) and args.det_noise == 0.5
+    assert parse_args(["--out", "x", "--people", "5"]).people == (5, 5)
+
+
+def test_output_folder_is_never_mixed_or_wrongly_deleted(tmp_path):
+    args = dict(scenes=1, frames=3, people=(2, 2), size=(64, 48), progress=False)
+    generate_dataset(tmp_path / "d", views=3, **args)
+    with pytest.raises(FileExistsError):
+        generate_dataset(tmp_path / "d", views=2, **args)
+    generate_dataset(tmp_path / "d", views=2, overwrite=True, **args)
+    assert DatasetLayout(tmp_path / "d").views("1") == ["1", "2"]  # no stale view 3
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError):
+        generate_dataset(tmp_path / "other", views=1, overwrite=True, **args)
+    assert (tmp_path / "other" / "notes.txt").read_text() == "keep me"
