@@ -30,7 +30,8 @@ class DataConfig:
     root: str = "data/synthetic"  # dataset root in the MvMHAT layout (see loader/layout.py)
     manifest: Optional[str] = None  # manifest file; None = <root>/dataset.yaml
     train_split: str = "train"  # manifest split used for training samples
-    val_split: Optional[str] = None  # manifest split for validation (None: no validation split)
+    val_split: Optional[str] = None  # manifest split for validation (None: hold out val_fraction)
+    val_fraction: float = 0.1  # with no val_split: last fraction of each scene's train range held out
     views: int = 4  # V: views per training sample (paper: 4; fewer if a scene has fewer)
     frames: int = 2  # T: frames per view per training sample (paper: 2)
     frame_gap: int = 1  # frames between the T frames of a sample (paper: consecutive frames)

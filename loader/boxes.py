@@ -30,6 +30,7 @@ class BoxTable:
     frame: np.ndarray  # (N,) int64 frame number
     ids: np.ndarray  # (N,) int64 identity (-1 for detections)
     tlwh: np.ndarray  # (N, 4) float64 box in pixels
+    conf: np.ndarray  # (N,) float64 confidence column of the file (-1 where not given)
     offsets: dict = field(default_factory=dict)  # (scene, view, frame) -> (start, end) rows
     image_sizes: dict = field(default_factory=dict)  # (scene, view) -> (width, height)
     dropped_outside: int = 0  # boxes with no pixel inside the image, left out (reported)
@@ -45,7 +46,7 @@ class BoxTable:
         """SHA-256 of the table's content (scenes, views, frames, ids, boxes)."""
         h = hashlib.sha256()
         h.update(repr((self.split, self.kind, self.scenes, self.views)).encode())
-        for a in (self.scene_idx, self.view_idx, self.frame, self.ids, self.tlwh):
+        for a in (self.scene_idx, self.view_idx, self.frame, self.ids, self.tlwh, self.conf):
             h.update(np.ascontiguousarray(a).tobytes())
         for s in self.scenes:
             h.update(np.ascontiguousarray(self.frames[s]).tobytes())
@@ -67,7 +68,7 @@ def build_box_table(layout: DatasetLayout, split: str, kind: str = "gt",
     the split that has no image. Boxes entirely outside the image are dropped and counted.
     """
     scenes = list(layout.scenes if scenes is None else scenes)
-    cols = {k: [] for k in ("scene_idx", "view_idx", "frame", "ids", "tlwh")}
+    cols = {k: [] for k in ("scene_idx", "view_idx", "frame", "ids", "tlwh", "conf")}
     views, frames, sizes = {}, {}, {}
     dropped = 0
     for si, scene in enumerate(scenes):
@@ -93,6 +94,7 @@ def build_box_table(layout: DatasetLayout, split: str, kind: str = "gt",
             cols["frame"].append(rows[:, 0].astype(np.int64))
             cols["ids"].append(rows[:, 1].astype(np.int64))
             cols["tlwh"].append(rows[:, 2:6].astype(np.float64))
+            cols["conf"].append(rows[:, 6].astype(np.float64))
     arrays = {k: (np.concatenate(v) if v else np.zeros((0, 4) if k == "tlwh" else 0)) for k, v in cols.items()}
     table = BoxTable(split=split, kind=kind, scenes=scenes, views=views, frames=frames,
                      image_sizes=sizes, dropped_outside=dropped, **arrays)

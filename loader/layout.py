@@ -131,6 +131,24 @@ def write_manifest(path: Union[str, Path], manifest: Manifest) -> None:
         yaml.safe_dump(manifest.to_dict(), f, sort_keys=False, default_flow_style=None)
 
 
+def holdout_split(manifest: Manifest, split: str, fraction: float,
+                  names: tuple = ("fit", "val")) -> Manifest:
+    """A manifest with ``split`` of every scene cut in two: the first ``1 - fraction`` of its frame
+    range becomes ``names[0]``, the rest ``names[1]`` (held-out frames for validation)."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"hold-out fraction must be in (0, 1), got {fraction}")
+    scenes = {}
+    for name, spec in manifest.scenes.items():
+        start, end = spec.splits[split]
+        cut = end - max(1, round((end - start) * fraction))
+        if cut <= start:
+            raise DatasetError(f"scene {name!r}: split {split!r} [{start}, {end}) is too short to hold out {fraction}")
+        splits = dict(spec.splits)
+        splits[names[0]], splits[names[1]] = (start, cut), (cut, end)
+        scenes[name] = SceneSpec(name=spec.name, dir=spec.dir, splits=splits, views=spec.views)
+    return Manifest(name=manifest.name, scenes=scenes, source=f"{manifest.source} (hold-out {fraction} of {split!r})")
+
+
 def frame_number(filename: str) -> int:
     """The frame number of an image file: the first integer in its name (``000123.jpg`` -> 123)."""
     m = _FRAME_NAME.match(Path(filename).stem)

@@ -102,3 +102,15 @@ def test_duplicate_frame_images_are_an_error(tmp_path):
 def test_result_name_uses_view_position(tmp_path):
     write_toy_dataset(tmp_path, views=("View1", "View2"), frames=range(3), train=(0, 2), test=(2, 3))
     assert DatasetLayout(tmp_path).result_name("1", "View2") == "1_2.txt"
+
+
+def test_holdout_split_cuts_the_end_of_each_train_range():
+    from loader.layout import holdout_split
+    m = parse_manifest({"scenes": {"1": {"train": [0, 100], "test": [100, 150]},
+                                   "2": {"train": [10, 20], "test": [20, 30]}}})
+    h = holdout_split(m, "train", 0.1)
+    assert h.scenes["1"].splits["fit"] == (0, 90) and h.scenes["1"].splits["val"] == (90, 100)
+    assert h.scenes["2"].splits["fit"] == (10, 19) and h.scenes["2"].splits["val"] == (19, 20)
+    assert h.scenes["1"].splits["test"] == (100, 150)
+    with pytest.raises(DatasetError, match="too short"):
+        holdout_split(parse_manifest({"scenes": {"1": {"train": [0, 1], "test": [1, 2]}}}), "train", 0.5)

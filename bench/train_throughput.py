@@ -1,0 +1,111 @@
+"""Training throughput: our full step against ResNet's plain forward + backward, same crops.
+
+    python bench/train_throughput.py                       # CPU, small size (under a minute)
+    python bench/train_throughput.py --device cuda --size 224 --samples 8 --steps 30   # GPU, paper size
+
+Our step = normalisation on the device, one forward pass over all B x V x T x N crops, the three
+MvMHAT losses, backward, Adam (bf16 autocast and channels_last on CUDA). The ceiling = the same
+backbone's forward + backward with cross-entropy on random labels over the same number of crops
+at the same size and precision, with the same optimiser. Both run in this one process on random
+uint8 crops (the loader is measured by bench/loader_throughput.py). Target on a GPU: >= 85%.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine.distributed import resolve_device  # noqa: E402
+from engine.embed import autocast_context  # noqa: E402
+from engine.trainer import optimisation_step  # noqa: E402
+from loader.crops import normalize  # noqa: E402
+from models.embedding import build_model  # noqa: E402
+from models.losses import MvMHATLoss  # noqa: E402
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(step, steps: int, warmup: int, device) -> float:
+    for _ in range(warmup):
+        step()
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync(device)
+    return (time.perf_counter() - start) / steps
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--device", default="auto")
+    p.add_argument("--backbone", default=None, help="default: resnet50 on CUDA, resnet18 on CPU")
+    p.add_argument("--size", type=int, default=None, help="square crop size (default: 224 CUDA, 64 CPU)")
+    p.add_argument("--samples", type=int, default=None, help="B samples per step (default: 8 CUDA, 1 CPU)")
+    p.add_argument("--people", type=int, default=10, help="people per image (4 views x 2 frames)")
+    p.add_argument("--steps", type=int, default=None, help="timed steps (default: 30 CUDA, 3 CPU)")
+    p.add_argument("--amp", default="bf16", choices=["bf16", "fp16", "none"])
+    return p.parse_args()
+
+
+def main(args):
+    device = resolve_device(args.device)
+    cuda = device.type == "cuda"
+    backbone = args.backbone or ("resnet50" if cuda else "resnet18")
+    size, b = args.size or (224 if cuda else 64), args.samples or (8 if cuda else 1)
+    steps, warmup = args.steps or (30 if cuda else 3), 5 if cuda else 1
+    amp = args.amp if cuda else "none"
+    torch.backends.cudnn.benchmark = True
+    k, n = 8, args.people
+    images = torch.randint(0, 256, (b, k, n, 3, size, size), dtype=torch.uint8)
+    mask = torch.ones(b, k, n, dtype=torch.bool)
+    if cuda:
+        images = images.pin_memory()
+    crops = b * k * n
+
+    model = build_model(backbone, "logits").to(device)
+    if cuda:
+        model = model.to(memory_format=torch.channels_last)
+    loss_fn = MvMHATLoss().to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-5)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp == "fp16")
+    ours = timed(lambda: optimisation_step(model, loss_fn, opt, scaler, images, mask, device, amp, cuda),
+                 steps, warmup, device)
+
+    plain = build_model(backbone, "logits").to(device)
+    if cuda:
+        plain = plain.to(memory_format=torch.channels_last)
+    opt2 = torch.optim.Adam(plain.parameters(), lr=1e-5)
+    labels = torch.randint(0, 1000, (crops,), device=device)
+    flat = images.view(crops, 3, size, size)
+
+    def plain_step():
+        x = normalize(flat.to(device, non_blocking=True))
+        if cuda:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with autocast_context(device, amp):
+            loss = F.cross_entropy(plain.backbone(x).float(), labels)
+        opt2.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt2)
+        scaler.update()
+
+    ceiling = timed(plain_step, steps, warmup, device)
+    name = torch.cuda.get_device_name(device) if cuda else "CPU"
+    print(f"{name}, {backbone}, {size}x{size} crops, {b} samples x 4 views x 2 frames x {n} people = "
+          f"{crops} crops/step, precision {amp if cuda else 'float32'}")
+    print(f"train step: ours {crops / ours:,.0f} crops/s, plain fwd+bwd {crops / ceiling:,.0f} crops/s, "
+          f"{100 * ceiling / ours:.1f}% of the ceiling")
+
+
+if __name__ == "__main__":
+    main(parse_args())

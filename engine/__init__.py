@@ -1,0 +1,1 @@
+"""Training machinery: the loop, checkpoints, distributed set-up, schedules, validation, logs."""

@@ -1,0 +1,40 @@
+"""One forward pass over every crop of a padded batch, with the device-side preprocessing."""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from loader.crops import normalize
+
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def autocast_context(device: torch.device, amp: str):
+    """bf16/fp16 autocast on CUDA; a no-op on the CPU or with ``amp='none'`` (float32)."""
+    if device.type != "cuda" or amp == "none":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type="cuda", dtype=AMP_DTYPES[amp])
+
+
+def embed_crops(model: torch.nn.Module, crops: torch.Tensor, device: torch.device, amp: str = "none",
+                channels_last: bool = False) -> torch.Tensor:
+    """uint8 RGB crops ``(M, 3, H, W)`` (any device) -> float32 embeddings ``(M, D)`` on ``device``."""
+    x = normalize(crops.to(device, non_blocking=True))
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    with autocast_context(device, amp):
+        return model(x).float()
+
+
+def embed_batch(model: torch.nn.Module, images: torch.Tensor, mask: torch.Tensor, device: torch.device,
+                amp: str = "none", channels_last: bool = False) -> torch.Tensor:
+    """Padded crops ``(B, K, N, 3, H, W)`` with ``mask (B, K, N)`` -> features ``(B, K, N, D)``.
+
+    Only the real crops go through the network (one forward pass); padding rows are zero.
+    """
+    feats = embed_crops(model, images[mask], device, amp, channels_last)  # (M, D)
+    mask = mask.to(device)
+    out = feats.new_zeros(mask.shape + (feats.shape[1],))
+    out[mask] = feats
+    return out

@@ -1,0 +1,206 @@
+"""The training loop: one forward pass over all crops of B samples per step, Adam, AMP on CUDA,
+DDP, validation-based best checkpoint, exact resume, one log line per interval.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Optional
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
+from tqdm import tqdm
+
+from engine.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from engine.distributed import DistInfo, barrier
+from engine.embed import embed_batch
+from engine.schedule import lr_factor
+from engine.validation import validate
+from loader.samples import collate_samples
+
+log = logging.getLogger("train")
+TERMS = ("loss", "self", "pairwise", "triplewise")
+
+
+class _SkipSampler(Sampler):
+    """The indices of ``sampler`` from position ``skip`` on (resuming in the middle of an epoch)."""
+
+    def __init__(self, sampler: Sampler, skip: int):
+        self.sampler, self.skip = sampler, skip
+
+    def __iter__(self):
+        return iter(list(self.sampler)[self.skip:])
+
+    def __len__(self) -> int:
+        return max(0, len(self.sampler) - self.skip)
+
+
+def optimisation_step(model: torch.nn.Module, loss_fn: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                      scaler: torch.amp.GradScaler, images: torch.Tensor, mask: torch.Tensor,
+                      device: torch.device, amp: str = "none", channels_last: bool = False) -> dict:
+    """One step on padded crops ``(B, K, N, 3, H, W)``: one forward pass, loss, backward, update.
+
+    Returns the loss terms, detached.
+    """
+    feats = embed_batch(model, images, mask, device, amp, channels_last)
+    terms = loss_fn(feats, mask.to(device))
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(terms["loss"]).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return {k: v.detach() for k, v in terms.items()}
+
+
+class Trainer:
+    """Trains ``model`` with ``loss_fn`` on ``train_set``; ``cfg`` is a ``TrainConfig``.
+
+    ``config_dict`` (the resolved run config) is stored in every checkpoint. ``frames`` is T, the
+    frames per view of a sample (validation pairs images of the same frame).
+    """
+
+    def __init__(self, model: torch.nn.Module, loss_fn: torch.nn.Module, train_set: Dataset,
+                 val_set: Optional[Dataset], cfg, config_dict: dict, dist_info: DistInfo,
+                 device: torch.device, frames: int, num_workers: int = 0):
+        self.cfg, self.config_dict, self.info, self.device = cfg, config_dict, dist_info, device
+        self.frames, self.num_workers = frames, num_workers
+        self.out_dir = Path(cfg.out_dir)
+        self.amp = cfg.amp if device.type == "cuda" else "none"
+        self.channels_last = cfg.channels_last and device.type == "cuda"
+        model = model.to(device)
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+        self.ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
+            if dist_info.enabled else model
+        self.loss_fn = loss_fn.to(device)
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp == "fp16")
+        self.train_set, self.val_set = train_set, val_set
+        self.sampler = DistributedSampler(train_set, num_replicas=dist_info.world_size, rank=dist_info.rank,
+                                          shuffle=True, seed=cfg.seed)
+        self.steps_per_epoch = math.ceil(len(self.sampler) / cfg.batch_size)
+        self.total_steps = cfg.max_steps or cfg.max_epochs * self.steps_per_epoch
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: lr_factor(s, self.total_steps, cfg.warmup_steps, cfg.schedule))
+        self.step, self.best = 0, {"metric": None, "value": None}
+        if cfg.resume:
+            self._resume(cfg.resume)
+
+    # -- state ------------------------------------------------------------------------------
+    def _resume(self, path: str) -> None:
+        state = load_checkpoint(path)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if state["scaler"] is not None:
+            self.scaler.load_state_dict(state["scaler"])
+        self.step, self.best = int(state["step"]), state["best"]
+        set_rng_state(state["rng"])
+        log.info("resumed from %s at step %d", path, self.step)
+
+    def _save(self, name: str) -> None:
+        if not self.info.is_main:
+            return
+        save_checkpoint(self.out_dir / name, {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+            "step": self.step, "epoch": self.step // self.steps_per_epoch, "rng": rng_state(),
+            "config": self.config_dict, "best": self.best})
+
+    def _record(self, entry: dict) -> None:
+        if self.info.is_main:
+            with open(self.out_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
+                f.write(json.dumps(entry) + "\n")
+
+    # -- loop -------------------------------------------------------------------------------
+    def _loader(self, epoch: int, skip_batches: int) -> DataLoader:
+        self.sampler.set_epoch(epoch)
+        sampler = _SkipSampler(self.sampler, skip_batches * self.cfg.batch_size)
+        return DataLoader(self.train_set, batch_size=self.cfg.batch_size, sampler=sampler,
+                          collate_fn=collate_samples, num_workers=self.num_workers,
+                          pin_memory=self.device.type == "cuda", persistent_workers=False)
+
+    def train_step(self, batch: dict) -> dict:
+        terms = optimisation_step(self.ddp, self.loss_fn, self.optimizer, self.scaler, batch["images"],
+                                  batch["mask"], self.device, self.amp, self.channels_last)
+        self.scheduler.step()
+        self.step += 1
+        return {k: float(v) for k, v in terms.items()}
+
+    def _validate(self) -> Optional[dict]:
+        if self.val_set is None or not self.info.is_main:
+            return None
+        loader = DataLoader(self.val_set, batch_size=self.cfg.batch_size, shuffle=False,
+                            collate_fn=collate_samples, num_workers=self.num_workers)
+        result = validate(self.model, loader, self.loss_fn, self.device, self.frames, self.amp, self.channels_last)
+        metric = "val_assoc_acc" if result["val_assoc_acc"] is not None else "val_loss"
+        value = result[metric]
+        better = self.best["value"] is None or self.best["metric"] != metric or \
+            (value > self.best["value"] if metric == "val_assoc_acc" else value < self.best["value"])
+        if better:
+            self.best = {"metric": metric, "value": value, "step": self.step}
+        log.info("step %d validation: %s%s", self.step,
+                 " ".join(f"{k} {v:.4f}" for k, v in result.items() if v is not None),
+                 " (best)" if better else "")
+        self._record({"kind": "val", "step": self.step, **result})
+        if better:
+            self._save("best.pt")
+        return result
+
+    def fit(self) -> dict:
+        cfg = self.cfg
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.val_set is None and self.info.is_main:
+            log.warning("no validation split: best.pt is not written (never chosen on training loss)")
+        self.ddp.train()
+        bar = tqdm(total=self.total_steps, initial=self.step, desc="train", disable=not self.info.is_main,
+                   dynamic_ncols=True)
+        window = {k: 0.0 for k in TERMS}
+        window_steps = window_crops = 0
+        t_window = t_start = time.perf_counter()
+        start_step = self.step
+        while self.step < self.total_steps:
+            epoch, skip = divmod(self.step, self.steps_per_epoch)
+            for batch in self._loader(epoch, skip):
+                terms = self.train_step(batch)
+                bar.update(1)
+                for k in TERMS:
+                    window[k] += terms[k]
+                window_steps += 1
+                window_crops += int(batch["mask"].sum()) * self.info.world_size
+                if self.step % cfg.log_interval == 0 or self.step == self.total_steps:
+                    now = time.perf_counter()
+                    rate = window_crops / (now - t_window)
+                    eta = (now - t_start) / (self.step - start_step) * (self.total_steps - self.step)
+                    entry = {"kind": "train", "step": self.step, "epoch": epoch,
+                             **{k: window[k] / window_steps for k in TERMS},
+                             "lr": self.scheduler.get_last_lr()[0], "crops_per_s": rate}
+                    if self.info.is_main:
+                        tqdm.write(f"step {self.step}/{self.total_steps} | " + " ".join(
+                            f"{k} {entry[k]:.4f}" for k in TERMS) + f" | lr {entry['lr']:.2e} | "
+                            f"{rate:,.0f} crops/s | ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}")
+                    self._record(entry)
+                    window = {k: 0.0 for k in TERMS}
+                    window_steps = window_crops = 0
+                    t_window = now
+                if cfg.val_interval and self.step % cfg.val_interval == 0:
+                    self._validate()
+                    barrier(self.info)
+                if cfg.ckpt_interval and self.step % cfg.ckpt_interval == 0:
+                    self._save("last.pt")
+                if self.step >= self.total_steps:
+                    break
+        bar.close()
+        if self.info.enabled:  # DDP syncs buffers (BatchNorm statistics) before each forward, not after the last
+            for buffer in self.model.buffers():
+                torch.distributed.broadcast(buffer, src=0)
+        if not (cfg.val_interval and self.step % cfg.val_interval == 0):
+            self._validate()
+        self._save("last.pt")
+        barrier(self.info)
+        return {"step": self.step, "best": self.best, "seconds": time.perf_counter() - t_start}

@@ -1,0 +1,1 @@
+"""Crop-embedding network (backbone + head) and the MvMHAT self-supervised losses."""

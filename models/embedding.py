@@ -1,0 +1,109 @@
+"""The crop-embedding network: a torchvision ResNet backbone and an embedding head.
+
+Heads (``head=``):
+    logits  the paper's embedding: the 1000-d output of the ImageNet classifier, L2-normalised
+            (the released code used it without saying so; kept as the default for fidelity)
+    pool    the pooled backbone features (2048-d for ResNet-50, 512-d for ResNet-18/34)
+    linear  a learned projection of the pooled features to ``embed_dim``
+
+Weights (``weights=``): ``none`` (random init), ``imagenet`` (torchvision's ImageNet weights, only
+from the local torch hub cache: nothing is ever downloaded) or a path to a local file holding a
+torchvision backbone state dict or one of our checkpoints.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchvision
+
+# name -> (constructor, ImageNet weights enum, pooled feature size)
+BACKBONES = {
+    "resnet18": (torchvision.models.resnet18, torchvision.models.ResNet18_Weights.IMAGENET1K_V1, 512),
+    "resnet34": (torchvision.models.resnet34, torchvision.models.ResNet34_Weights.IMAGENET1K_V1, 512),
+    "resnet50": (torchvision.models.resnet50, torchvision.models.ResNet50_Weights.IMAGENET1K_V1, 2048),
+}
+HEADS = ("logits", "pool", "linear")
+
+
+class WeightsError(RuntimeError):
+    """Weights that cannot be loaded; the message says where to put the file or what mismatched."""
+
+
+def _lookup(table: dict, name: str, what: str):
+    try:
+        return table[name]
+    except KeyError:
+        raise KeyError(f"unknown {what} {name!r}; valid: {sorted(table)}") from None
+
+
+def imagenet_weights_path(backbone: str) -> Path:
+    """Where torchvision keeps the ImageNet weights of ``backbone`` in the local torch hub cache."""
+    _, weights, _ = _lookup(BACKBONES, backbone, "backbone")
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+
+
+class EmbeddingNet(nn.Module):
+    """ImageNet-normalised crops ``(M, 3, H, W)`` -> L2-normalised embeddings ``(M, D)``."""
+
+    def __init__(self, backbone: str = "resnet50", head: str = "logits", embed_dim: int = 512):
+        super().__init__()
+        build, _, feat_dim = _lookup(BACKBONES, backbone, "backbone")
+        if head not in HEADS:
+            raise KeyError(f"unknown head {head!r}; valid: {list(HEADS)}")
+        self.backbone_name, self.head_name = backbone, head
+        self.backbone = build(weights=None)
+        if head == "pool":
+            self.backbone.fc = nn.Identity()
+        elif head == "linear":
+            self.backbone.fc = nn.Linear(feat_dim, embed_dim)
+        self.dim = {"logits": 1000, "pool": feat_dim, "linear": embed_dim}[head]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.backbone(x).float(), dim=1)
+
+
+def load_weights(model: EmbeddingNet, weights: Union[str, Path]) -> None:
+    """Load ``none`` / ``imagenet`` / a file (see the module docstring) into ``model``."""
+    weights = str(weights)
+    if weights == "none":
+        return
+    if weights == "imagenet":
+        path = imagenet_weights_path(model.backbone_name)
+        if not path.is_file():
+            url = _lookup(BACKBONES, model.backbone_name, "backbone")[1].url
+            raise WeightsError(
+                f"ImageNet weights for {model.backbone_name} are not in the local torch cache: put "
+                f"{Path(url).name} (from {url}) at {path}, pass a file with --model.weights=PATH, "
+                f"or train from scratch with --model.weights=none")
+    else:
+        path = Path(weights)
+        if not path.is_file():
+            raise WeightsError(f"weights file not found: {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # a truncated or foreign file
+        raise WeightsError(f"cannot read weights file {path}: {e}") from None
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        target, state = model, state["model"]  # one of our checkpoints
+    else:
+        target = model.backbone  # a torchvision backbone state dict
+        if model.head_name != "logits":  # our head replaces the classifier
+            state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    missing, unexpected = target.load_state_dict(state, strict=False)
+    if model.head_name != "logits" and target is model.backbone:
+        missing = [k for k in missing if not k.startswith("fc.")]
+    if missing or unexpected:
+        raise WeightsError(f"{path} does not fit {model.backbone_name}/{model.head_name}: "
+                           f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
+                           f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}")
+
+
+def build_model(backbone: str = "resnet50", head: str = "logits", embed_dim: int = 512,
+                weights: str = "none") -> EmbeddingNet:
+    model = EmbeddingNet(backbone, head, embed_dim)
+    load_weights(model, weights)
+    return model

@@ -1,0 +1,157 @@
+"""Training: exact resume, DDP on two CPU processes, checkpoints and validation, model weights."""
+import json
+import os
+import socket
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+import train
+from config import load_config
+from engine.checkpoint import REQUIRED_KEYS, load_checkpoint
+from engine.schedule import lr_factor
+from engine.validation import association_counts
+from models.embedding import WeightsError, build_model, imagenet_weights_path
+from toy_dataset import write_toy_dataset
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train") / "data"
+    return write_toy_dataset(root, views=("1", "2", "3"), frames=range(20), train=(0, 16), test=(16, 20),
+                             size=(96, 64))
+
+
+def tiny(root, out, *extra):
+    return load_config(None, [f"--data.root={root}", f"--train.out_dir={out}", "--model.backbone=resnet18",
+                              "--model.weights=none", "--data.crop_height=32", "--data.crop_width=16",
+                              "--train.batch_size=2", "--data.num_workers=0", "--train.log_interval=1",
+                              "--data.val_fraction=0.25", "--train.lr=1e-3", *extra])
+
+
+def weights(trainer):
+    return {k: v.clone() for k, v in trainer.model.state_dict().items()}
+
+
+def test_two_plus_two_resumed_steps_equal_four_steps(data_root, tmp_path):
+    # 6 training samples, batch 2: 3 steps per epoch, so the resume point lies inside epoch 0 and
+    # the run crosses into epoch 1 (a new shuffle) after it
+    full = weights(train.main(tiny(data_root, tmp_path / "a", "--train.max_steps=4", "--train.val_interval=0")))
+    train.main(tiny(data_root, tmp_path / "b", "--train.max_steps=2", "--train.val_interval=0"))
+    resumed = train.main(tiny(data_root, tmp_path / "b2", "--train.max_steps=4", "--train.val_interval=0",
+                              f"--train.resume={tmp_path / 'b' / 'last.pt'}"))
+    assert resumed.step == 4
+    other = weights(resumed)
+    for k in full:
+        torch.testing.assert_close(full[k], other[k], rtol=0, atol=0, msg=k)
+    # and the run did move the weights
+    fresh = build_model("resnet18", "logits", weights="none").state_dict()
+    torch.manual_seed(0)
+    assert any(not torch.equal(full[k], fresh[k]) for k in full if k.endswith("weight"))
+
+
+def test_run_folder_checkpoints_and_validation(data_root, tmp_path):
+    out = tmp_path / "run"
+    train.main(tiny(data_root, out, "--train.max_steps=3", "--train.val_interval=2", "--train.ckpt_interval=2"))
+    for name in ("config.yaml", "train.log", "metrics.jsonl", "last.pt", "best.pt", "loss.png"):
+        assert (out / name).is_file(), name
+    ckpt = load_checkpoint(out / "last.pt")
+    assert set(REQUIRED_KEYS) <= set(ckpt) and ckpt["step"] == 3
+    assert load_config(out / "config.yaml") == tiny(data_root, out, "--train.max_steps=3", "--train.val_interval=2",
+                                                    "--train.ckpt_interval=2")
+    entries = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    train_entries = [e for e in entries if e["kind"] == "train"]
+    val_entries = [e for e in entries if e["kind"] == "val"]
+    assert [e["step"] for e in train_entries] == [1, 2, 3]
+    assert {"loss", "self", "pairwise", "triplewise", "lr", "crops_per_s"} <= set(train_entries[0])
+    assert [e["step"] for e in val_entries] == [2, 3]  # every val_interval steps and at the end
+    best = max(val_entries, key=lambda e: e["val_assoc_acc"])  # identities exist: accuracy decides
+    assert ckpt["best"]["metric"] == "val_assoc_acc" and ckpt["best"]["value"] == best["val_assoc_acc"]
+    assert load_checkpoint(out / "best.pt")["step"] == ckpt["best"]["step"]
+
+
+def test_bad_checkpoint_is_a_clear_error(tmp_path):
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(RuntimeError, match="cannot read checkpoint .*junk.pt"):
+        load_checkpoint(tmp_path / "junk.pt")
+    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank, world, port, root, out):
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
+                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    trainer = train.main(tiny(root, out, "--train.max_steps=3", "--train.val_interval=0", "--train.device=cpu",
+                              f"--train.seed={rank * 0}"))
+    torch.save(trainer.model.state_dict(), f"{out}/rank{rank}.pt")
+
+
+def test_ddp_two_cpu_processes_hold_identical_weights(data_root, tmp_path):
+    out = tmp_path / "ddp"
+    mp.spawn(_ddp_worker, args=(2, _free_port(), str(data_root), str(out)), nprocs=2, join=True)
+    a, b = torch.load(out / "rank0.pt"), torch.load(out / "rank1.pt")
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
+    assert load_checkpoint(out / "last.pt")["step"] == 3  # 6 samples / (2 ranks x 2) -> 2 steps an epoch
+
+
+def test_lr_schedule():
+    assert [lr_factor(s, 10, warmup_steps=2) for s in (0, 1, 2, 9)] == [0.5, 1.0, 1.0, 1.0]
+    assert lr_factor(2, 10, 2, "cosine") == 1.0 and lr_factor(6, 10, 2, "cosine") == pytest.approx(0.5)
+    assert lr_factor(10, 10, 2, "cosine") == pytest.approx(0.0)
+
+
+def test_association_counts_hand_case():
+    # 2 views x 1 frame; view 0 has ids 1, 2; view 1 has ids 2, 1 (swapped order) and features to match
+    f = torch.tensor([[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0]]]).numpy()
+    mask = torch.ones(2, 2, dtype=torch.bool).numpy()
+    ids = torch.tensor([[1, 2], [2, 1]]).numpy()
+    assert association_counts(f, mask, ids, frames=1) == (2, 2)
+    ids_wrong = torch.tensor([[1, 2], [1, 2]]).numpy()
+    assert association_counts(f, mask, ids_wrong, frames=1) == (0, 2)
+
+
+@pytest.mark.parametrize("backbone, head, dim", [("resnet18", "logits", 1000), ("resnet18", "pool", 512),
+                                                 ("resnet34", "linear", 64), ("resnet50", "pool", 2048)])
+def test_heads_give_unit_embeddings(backbone, head, dim):
+    model = build_model(backbone, head, embed_dim=64).eval()
+    with torch.no_grad():
+        y = model(torch.randn(2, 3, 64, 32))
+    assert y.shape == (2, dim) and model.dim == dim
+    torch.testing.assert_close(y.norm(dim=1), torch.ones(2))
+
+
+def test_weights_from_local_files(tmp_path, monkeypatch):
+    src = build_model("resnet18", "logits")
+    torch.save(src.backbone.state_dict(), tmp_path / "tv.pth")  # torchvision format
+    for head in ("logits", "pool", "linear"):
+        m = build_model("resnet18", head, weights=str(tmp_path / "tv.pth"))
+        torch.testing.assert_close(m.backbone.conv1.weight, src.backbone.conv1.weight)
+    torch.save({"model": src.state_dict()}, tmp_path / "ours.pt")  # one of our checkpoints
+    torch.testing.assert_close(build_model("resnet18", weights=str(tmp_path / "ours.pt")).backbone.fc.weight,
+                               src.backbone.fc.weight)
+    with pytest.raises(WeightsError, match="does not fit resnet34"):
+        build_model("resnet34", weights=str(tmp_path / "tv.pth"))
+    with pytest.raises(WeightsError, match="weights file not found"):
+        build_model("resnet18", weights=str(tmp_path / "nope.pth"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "hub"))  # an empty torch cache: no download, clear error
+    with pytest.raises(WeightsError, match=r"not in the local torch cache: put resnet18-.*\.pth"):
+        build_model("resnet18", weights="imagenet")
+    path = imagenet_weights_path("resnet18")
+    path.parent.mkdir(parents=True)
+    torch.save(src.backbone.state_dict(), path)
+    torch.testing.assert_close(build_model("resnet18", weights="imagenet").backbone.conv1.weight,
+                               src.backbone.conv1.weight)
+
+
+def test_unknown_backbone_lists_valid_names():
+    with pytest.raises(KeyError, match=r"unknown backbone 'vgg'; valid: \['resnet18', 'resnet34', 'resnet50'\]"):
+        build_model("vgg")
