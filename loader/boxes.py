@@ -42,6 +42,11 @@ class BoxTable:
         """``(start, end)`` rows of the boxes of one image; ``(0, 0)`` when it has none."""
         return self.offsets.get((scene, view, int(frame)), (0, 0))
 
+    def scene_slice(self, scene: str) -> slice:
+        """The rows of one scene (contiguous: rows are ordered by scene first)."""
+        rows = np.flatnonzero(self.scene_idx == self.scenes.index(scene))
+        return slice(int(rows[0]), int(rows[-1]) + 1) if len(rows) else slice(0, 0)
+
     def digest(self) -> str:
         """SHA-256 of the table's content (scenes, views, frames, ids, boxes)."""
         h = hashlib.sha256()

@@ -1,0 +1,130 @@
+"""Matching as pure functions: a cost (or similarity) matrix in, matches and leftovers out.
+
+Every function takes the matrix for the candidates at hand, plus optional ``row_ids`` /
+``col_ids`` naming its rows and columns (default: ``0..N-1`` / ``0..M-1``), and returns
+``(matches, unmatched_rows, unmatched_cols)`` in those names: ``matches`` a list of
+``(row_id, col_id)``. Leftover lists keep Deep SORT's order (never-assigned ids in input order,
+then assigned-but-rejected ones in row order), which later first-come-first-served rules see.
+"""
+from __future__ import annotations
+
+from typing import Callable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from deep_sort.kalman_filter import CHI2_INV_95
+
+INFTY_COST = 1e5  # cost of a pair that must never match
+GATING_THRESHOLD = CHI2_INV_95[4]  # Kalman gate on the squared Mahalanobis distance (xyah)
+
+Matches = List[Tuple[int, int]]
+MatchResult = Tuple[Matches, List[int], List[int]]
+LevelCost = Callable[[List[int], List[int]], np.ndarray]  # (rows, cols) -> cost block
+
+
+def _ids(ids: Optional[Sequence[int]], n: int) -> List[int]:
+    return list(range(n)) if ids is None else list(ids)
+
+
+def min_cost_matching(cost: np.ndarray, max_cost: float, row_ids: Optional[Sequence[int]] = None,
+                      col_ids: Optional[Sequence[int]] = None) -> MatchResult:
+    """Minimum-cost assignment on ``cost (N, M)``; pairs costing more than ``max_cost`` are
+    not matches (entries above it are first capped at ``max_cost + 1e-5``)."""
+    rows, cols = _ids(row_ids, cost.shape[0]), _ids(col_ids, cost.shape[1])
+    if len(rows) == 0 or len(cols) == 0:
+        return [], rows, cols
+    capped = np.where(cost > max_cost, max_cost + 1e-5, cost)
+    r, c = linear_sum_assignment(capped)
+    ok = capped[r, c] <= max_cost
+    row_taken = np.zeros(len(rows), bool)
+    row_taken[r] = True
+    col_taken = np.zeros(len(cols), bool)
+    col_taken[c] = True
+    matches = [(rows[i], cols[j]) for i, j in zip(r[ok].tolist(), c[ok].tolist())]
+    unmatched_rows = [rows[i] for i in np.flatnonzero(~row_taken).tolist() + r[~ok].tolist()]
+    unmatched_cols = [cols[j] for j in np.flatnonzero(~col_taken).tolist() + c[~ok].tolist()]
+    return matches, unmatched_rows, unmatched_cols
+
+
+def matching_cascade(cost: Union[np.ndarray, LevelCost], track_age: Sequence[int], max_cost: float,
+                     depth: int, col_ids: Optional[Sequence[int]] = None) -> MatchResult:
+    """Deep SORT's matching cascade (rows: tracks, named by their positions ``0..N-1``).
+
+    Tracks are matched level by level, those with ``track_age (N,)`` (frames since their last
+    update) equal to 1 first, then 2, ... up to ``depth``; each level sees only the columns
+    earlier levels left over. Tracks older than ``depth`` are never matched. ``cost`` is the
+    full matrix ``(N, M)`` or a function ``cost(rows, cols)`` giving the ``(len(rows),
+    len(cols))`` block for a level (``cols``: column ids), so costs are only computed for the
+    columns still open; ``col_ids`` name the columns (required with a function).
+    """
+    if callable(cost):
+        if col_ids is None:
+            raise ValueError("matching_cascade with a cost function needs col_ids")
+        block = cost
+    else:
+        col_pos = {c: j for j, c in enumerate(_ids(col_ids, cost.shape[1]))}
+        block = lambda rows, cols: cost[np.ix_(rows, [col_pos[c] for c in cols])]  # noqa: E731
+        col_ids = list(col_pos)
+    ages = list(track_age)
+    matches: Matches = []
+    unmatched_cols = list(col_ids)
+    for level in sorted({a for a in ages if 1 <= a <= depth}):
+        if not unmatched_cols:
+            break
+        rows_l = [i for i, a in enumerate(ages) if a == level]
+        matches_l, _, unmatched_cols = min_cost_matching(block(rows_l, unmatched_cols), max_cost,
+                                                         rows_l, unmatched_cols)
+        matches += matches_l
+    matched = {r for r, _ in matches}
+    return matches, [i for i in range(len(ages)) if i not in matched], unmatched_cols
+
+
+def gate_cost_matrix(cost: np.ndarray, gating_distance: np.ndarray,
+                     threshold: float = GATING_THRESHOLD, gated_cost: float = INFTY_COST) -> np.ndarray:
+    """A copy of ``cost (N, M)`` with ``gated_cost`` wherever ``gating_distance (N, M)`` (squared
+    Mahalanobis distance of the detection under the track's Kalman prediction) exceeds
+    ``threshold`` (the 95% chi-square quantile for a 4-d measurement)."""
+    return np.where(gating_distance > threshold, gated_cost, cost)
+
+
+def softmax_scale(n_cols: int, delta: float = 0.5, epsilon: float = 0.5) -> float:
+    """MvMHAT's adaptive softmax temperature ``ln(delta / (1 - delta) * n_cols) / epsilon``.
+
+    At ``epsilon = 1`` a row of ``n_cols`` entries, one similarity 1 and the rest 0, has a
+    softmax maximum of about ``delta`` whatever ``n_cols``; a smaller ``epsilon`` sharpens it
+    (inference uses 0.5, training 0.1). With one column the scale is 0 and the softmax 1."""
+    return float(np.log(delta / (1.0 - delta) * n_cols) / epsilon)
+
+
+def adaptive_softmax(similarity: np.ndarray, delta: float = 0.5, epsilon: float = 0.5) -> np.ndarray:
+    """Row softmax of ``similarity (N, M)`` at the adaptive temperature; rows sum to 1."""
+    s = np.asarray(similarity, dtype=np.float64)
+    if s.size == 0:
+        return np.zeros(s.shape)
+    z = s * softmax_scale(s.shape[1], delta, epsilon)
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def cross_view_matching(similarity: np.ndarray, delta: float = 0.5, epsilon: float = 0.5,
+                        threshold: float = 0.5, row_ids: Optional[Sequence[int]] = None,
+                        col_ids: Optional[Sequence[int]] = None) -> MatchResult:
+    """MvMHAT's detection-to-detection matching between two views.
+
+    ``similarity (N, M)``: cosine similarity of view A's detections (rows) and view B's
+    (columns). Rows go through :func:`adaptive_softmax`; entries below ``threshold`` are set to
+    0; a maximum-similarity assignment follows, and its pairs with a non-zero entry are matches.
+    The matrix is direction dependent (the softmax runs over B's detections).
+    """
+    rows, cols = _ids(row_ids, similarity.shape[0]), _ids(col_ids, similarity.shape[1])
+    if len(rows) == 0 or len(cols) == 0:
+        return [], rows, cols
+    p = adaptive_softmax(similarity, delta, epsilon)
+    p[p < threshold] = 0.0
+    r, c = linear_sum_assignment(p, maximize=True)
+    ok = p[r, c] != 0
+    matched_r, matched_c = set(r[ok].tolist()), set(c[ok].tolist())
+    matches = [(rows[i], cols[j]) for i, j in zip(r[ok].tolist(), c[ok].tolist())]
+    return (matches, [rows[i] for i in range(len(rows)) if i not in matched_r],
+            [cols[j] for j in range(len(cols)) if j not in matched_c])

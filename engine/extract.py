@@ -1,0 +1,98 @@
+"""Embed every box of a split, all views of a frame in one forward pass, cached per scene.
+
+A scene's features live in ``<dir>/<scene>.npz`` next to a key (checkpoint hash, box table, crop
+size, model settings): a re-run of the tracker alone (``inference.py --reuse-features``) reads
+them instead of running the network, and refuses a file whose key differs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from engine.embed import embed_crops
+from loader.atomic import atomic_path
+from loader.boxes import BoxTable
+from loader.crops import crop_boxes, read_image_rgb
+from loader.layout import DatasetLayout
+
+
+class FrameCrops(Dataset):
+    """Item ``i``: uint8 crops ``(M, 3, H, W)`` of every view of the ``i``-th frame of a scene,
+    in table-row order, and the table rows ``(M,)`` they belong to."""
+
+    def __init__(self, table: BoxTable, layout: DatasetLayout, scene: str, crop_size: Tuple[int, int]):
+        self.table, self.layout, self.scene, self.crop_size = table, layout, scene, tuple(crop_size)
+        self.frames = table.frames[scene].tolist()
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getitem__(self, i: int) -> tuple:
+        frame, crops, rows = self.frames[i], [], []
+        for view in self.table.views[self.scene]:
+            start, end = self.table.rows(self.scene, view, frame)
+            if end > start:
+                image = read_image_rgb(self.layout.image_path(self.scene, view, frame))
+                crops.append(crop_boxes(image, self.table.tlwh[start:end], self.crop_size))
+                rows.append(np.arange(start, end))
+        if not crops:
+            return np.zeros((0, 3) + self.crop_size, np.uint8), np.zeros(0, np.int64)
+        return np.concatenate(crops), np.concatenate(rows)
+
+
+def _concat(items):
+    return (torch.from_numpy(np.concatenate([c for c, _ in items])),
+            torch.from_numpy(np.concatenate([r for _, r in items])))
+
+
+def feature_key(checkpoint_sha: str, table: BoxTable, scene: str, crop_size, model_desc: dict) -> str:
+    rows = table.scene_slice(scene)
+    h = hashlib.sha256(json.dumps([checkpoint_sha, list(crop_size), model_desc], sort_keys=True).encode())
+    for a in (table.view_idx[rows], table.frame[rows], table.tlwh[rows], table.conf[rows]):
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+@torch.no_grad()
+def extract_scene(model: torch.nn.Module, table: BoxTable, layout: DatasetLayout, scene: str,
+                  crop_size: Tuple[int, int], device: torch.device, amp: str = "none",
+                  frames_per_batch: int = 8, num_workers: int = 0, progress: bool = True) -> np.ndarray:
+    """Float32 features ``(n, D)`` of the ``n`` boxes of ``scene`` (table-row order within the scene)."""
+    model.eval()
+    rows_of_scene = table.scene_slice(scene)
+    first, count = rows_of_scene.start, rows_of_scene.stop - rows_of_scene.start
+    out: Optional[np.ndarray] = None
+    loader = DataLoader(FrameCrops(table, layout, scene, crop_size), batch_size=frames_per_batch,
+                        num_workers=num_workers, collate_fn=_concat)
+    for crops, rows in tqdm(loader, desc=f"embed scene {scene}", disable=not progress, unit="batch"):
+        if len(rows) == 0:
+            continue
+        feats = embed_crops(model, crops, device, amp, channels_last=device.type == "cuda").cpu().numpy()
+        if out is None:
+            out = np.zeros((count, feats.shape[1]), np.float32)
+        out[rows.numpy() - first] = feats
+    return out if out is not None else np.zeros((0, 0), np.float32)
+
+
+def save_features(path: Path, features: np.ndarray, key: str) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, features=features, key=np.array(key))
+
+
+def load_features(path: Path, key: str) -> np.ndarray:
+    """Cached features of a scene; a missing file or one made from other inputs is an error."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no cached features at {path}: run once without --reuse-features")
+    with np.load(path) as data:
+        if str(data["key"]) != key:
+            raise ValueError(f"{path} was computed from another checkpoint, boxes or settings; "
+                             f"run without --reuse-features")
+        return data["features"]

@@ -1,0 +1,111 @@
+"""Videos of tracking results: one mp4 per view and a mosaic of all views, in which one person
+has one colour in every view (colour = function of the track ID), plus a few PNG mosaic frames."""
+from __future__ import annotations
+
+import colorsys
+import math
+import os
+from pathlib import Path
+from typing import Dict, Sequence
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from loader.atomic import atomic_path
+from loader.layout import DatasetLayout
+
+
+def id_color(track_id: int) -> tuple:
+    """A BGR colour per ID, far apart for consecutive IDs (golden-ratio hue steps)."""
+    hue = (track_id * 0.618033988749895) % 1.0
+    r, g, b = colorsys.hsv_to_rgb(hue, 0.85, 1.0)
+    return int(b * 255), int(g * 255), int(r * 255)
+
+
+def draw_tracks(image: np.ndarray, rows: np.ndarray, label: str = "") -> np.ndarray:
+    """Draw MOT rows ``(M, >=6)`` of one frame on a BGR image (in place) and return it."""
+    thick = max(1, image.shape[0] // 300)
+    for row in rows:
+        tid, (x, y, w, h) = int(row[1]), row[2:6]
+        color = id_color(tid)
+        cv2.rectangle(image, (int(x), int(y)), (int(x + w), int(y + h)), color, thick)
+        cv2.putText(image, str(tid), (int(x), max(12, int(y) - 3)), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.4 * thick + 0.1, color, thick, cv2.LINE_AA)
+    if label:
+        cv2.putText(image, label, (8, image.shape[0] - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
+    return image
+
+
+def mosaic(images: Sequence[np.ndarray], width: int = 1280) -> np.ndarray:
+    """Tile images (resized to a common cell) in a near-square grid ``width`` pixels wide."""
+    cols = math.ceil(math.sqrt(len(images)))
+    rows = math.ceil(len(images) / cols)
+    h0, w0 = images[0].shape[:2]
+    cw = width // cols
+    ch = int(round(cw * h0 / w0))
+    out = np.zeros((rows * ch, cols * cw, 3), np.uint8)
+    for i, im in enumerate(images):
+        r, c = divmod(i, cols)
+        out[r * ch:(r + 1) * ch, c * cw:(c + 1) * cw] = cv2.resize(im, (cw, ch), interpolation=cv2.INTER_AREA)
+    return out
+
+
+class _Video:
+    """An mp4v writer that becomes ``path`` only when closed after a complete run."""
+
+    def __init__(self, path: Path, fps: float):
+        self.path, self.fps, self.writer = Path(path), fps, None
+        self.tmp = self.path.with_name(f".{self.path.stem}.partial.mp4")
+
+    def write(self, frame: np.ndarray) -> None:
+        if self.writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps,
+                                          (frame.shape[1], frame.shape[0]))
+            if not self.writer.isOpened():
+                raise OSError(f"cannot open a video writer for {self.tmp}")
+        self.writer.write(frame)
+
+    def close(self, complete: bool = True) -> None:
+        if self.writer is not None:
+            self.writer.release()
+            if complete:
+                os.replace(self.tmp, self.path)
+            else:
+                self.tmp.unlink(missing_ok=True)
+
+
+def render_scene(layout: DatasetLayout, scene: str, frames: Sequence[int], rows: Dict[str, np.ndarray],
+                 out_dir: Path, fps: float = 10.0, png_frames: int = 4, progress: bool = True) -> list:
+    """Write ``<scene>_<view>.mp4`` per view, ``<scene>_mosaic.mp4`` and a few mosaic PNGs."""
+    views = layout.views(scene)
+    names = [layout.result_name(scene, v)[:-4] for v in views]
+    videos = [_Video(out_dir / f"{n}.mp4", fps) for n in names]
+    mosaic_video = _Video(out_dir / f"{scene}_mosaic.mp4", fps)
+    snapshots = set(np.linspace(0, len(frames) - 1, num=min(png_frames, len(frames))).round().astype(int).tolist())
+    by_frame = {v: {f: rows[v][rows[v][:, 0] == f] for f in np.unique(rows[v][:, 0])} for v in views}
+    written = []
+    try:
+        for i, frame in enumerate(tqdm(frames, desc=f"render scene {scene}", disable=not progress, unit="frame")):
+            tiles = []
+            for v, n, video in zip(views, names, videos):
+                image = cv2.imread(str(layout.image_path(scene, v, frame)), cv2.IMREAD_COLOR)
+                draw_tracks(image, by_frame[v].get(frame, np.zeros((0, 10))), f"view {n.split('_')[-1]}  frame {frame}")
+                video.write(image)
+                tiles.append(image)
+            m = mosaic(tiles)
+            mosaic_video.write(m)
+            if i in snapshots:
+                png = out_dir / f"{scene}_mosaic_{frame}.png"
+                with atomic_path(png) as tmp:
+                    ok, data = cv2.imencode(".png", m)
+                    tmp.write_bytes(data.tobytes())
+                written.append(png)
+    except BaseException:
+        for video in videos + [mosaic_video]:
+            video.close(complete=False)
+        raise
+    for video in videos + [mosaic_video]:
+        video.close()
+    return written + [v.path for v in videos] + [mosaic_video.path]
