@@ -96,6 +96,7 @@ class TrackConfig:
     renew_interval: int = 30  # frames between cross-view re-matching rounds (0 = never)
     min_confidence: float = 0.0  # detections below this score are dropped
     output_box: str = "kalman"  # box written per frame: kalman (paper) or detection
+    output_max_misses: int = 1  # report a confirmed track missed for up to this many frames (release: 1)
     boxes: str = "det"  # boxes to track: det (det.txt) or gt (gt.txt, oracle detections)
 
 

@@ -77,7 +77,7 @@ def main(args):
         model = model.to(memory_format=torch.channels_last)
     loss_fn = MvMHATLoss().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-5)
-    scaler = torch.amp.GradScaler("cuda", enabled=amp == "fp16")
+    scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
     ours = timed(lambda: optimisation_step(model, loss_fn, opt, scaler, images, mask, device, amp, cuda),
                  steps, warmup, device)
 

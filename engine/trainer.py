@@ -78,7 +78,7 @@ class Trainer:
             if dist_info.enabled else model
         self.loss_fn = loss_fn.to(device)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp == "fp16")
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp == "fp16")
         self.train_set, self.val_set = train_set, val_set
         self.sampler = DistributedSampler(train_set, num_replicas=dist_info.world_size, rank=dist_info.rank,
                                           shuffle=True, seed=cfg.seed)

@@ -155,3 +155,24 @@ def test_weights_from_local_files(tmp_path, monkeypatch):
 def test_unknown_backbone_lists_valid_names():
     with pytest.raises(KeyError, match=r"unknown backbone 'vgg'; valid: \['resnet18', 'resnet34', 'resnet50'\]"):
         build_model("vgg")
+
+
+@pytest.mark.parametrize("amp", ["bf16", "fp16"])
+def test_mixed_precision_step_on_cpu_autocast(amp):
+    """The CUDA code path (autocast, GradScaler for fp16, channels_last), run with CPU autocast."""
+    from engine.trainer import optimisation_step
+    from models.losses import MvMHATLoss
+    torch.manual_seed(0)
+    model = build_model("resnet18", "linear", embed_dim=16).to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 4, enabled=amp == "fp16")
+    images = torch.randint(0, 256, (2, 4, 3, 3, 32, 16), dtype=torch.uint8)
+    mask = torch.ones(2, 4, 3, dtype=torch.bool)
+    mask[1, :, 2] = False
+    before = model.backbone.fc.weight.detach().clone()
+    terms = optimisation_step(model, MvMHATLoss(), opt, scaler, images, mask, torch.device("cpu"), amp,
+                              channels_last=True)
+    assert all(torch.isfinite(v) for v in terms.values()) and terms["loss"].dtype == torch.float32
+    assert not torch.equal(before, model.backbone.fc.weight)
+    if amp == "fp16":
+        assert scaler.get_scale() == 2.0 ** 4  # the loss was scaled, and the gradients were finite
