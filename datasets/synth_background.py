@@ -3,7 +3,8 @@
 Every pixel's viewing ray is intersected with the ground plane and with a vertical cylinder of
 facades around the scene, all at once with numpy. Textures are anchored in world coordinates, so
 every camera of a scene sees the same ground. The result is computed once per view and copied
-into every frame before the people and props are drawn.
+into every frame before the people and props are drawn (a moving camera warps wider renders
+instead, ``synth_moving_background``).
 """
 from __future__ import annotations
 
@@ -86,6 +87,11 @@ def _ground(style: SceneStyle, x: np.ndarray, y: np.ndarray, footprint: np.ndarr
 
 def render_background(camera: Camera, style: SceneStyle) -> np.ndarray:
     """The empty scene seen by ``camera``: uint8 image (H, W, 3), camera look applied."""
+    return trace_background(camera, style)[0]
+
+
+def trace_background(camera: Camera, style: SceneStyle) -> tuple:
+    """The empty scene seen by ``camera`` (H, W, 3) uint8, and (H, W) bool: the pixel sees ground."""
     w, h = camera.size
     u, v = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
     k = camera.K
@@ -118,4 +124,4 @@ def render_background(camera: Camera, style: SceneStyle) -> np.ndarray:
                    np.where((pz < style.facade_height[bid])[..., None], facade, sky))
     haze = 1 - np.exp(-dist / 70.0)[..., None]
     img = (1 - haze) * img * style.brightness + haze * style.sky[0]
-    return camera.look(img).round().astype(np.uint8)
+    return camera.look(img).round().astype(np.uint8), on_ground

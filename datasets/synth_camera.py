@@ -1,13 +1,16 @@
 """Pinhole cameras around the walking area, their projection and their sensor look.
 
-``CONVENTIONS`` (also written into every ``calibration.json``) fixes units and axes.
+``CONVENTIONS`` (also written into every ``calibration.json``) fixes units and axes. A moving
+camera (``datasets.synth_motion``) also carries one pose per frame; ``Camera.at(frame)`` gives it,
+and ``calibration.json`` stores it as described by ``PER_FRAME``.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -17,6 +20,9 @@ CONVENTIONS = (
     "World points are metres with the ground plane at z = 0. A world point X maps to camera "
     "coordinates Xc = R @ X + t (camera x right, y down, z forward) and to pixels "
     "(u, v) = (K @ Xc)[:2] / Xc[2], (0, 0) being the top-left corner of the top-left pixel.")
+PER_FRAME = (
+    "Moving cameras: cameras[view].frames[n] = {R, t} is the pose at frame n (0-based) and the "
+    "camera's own R, t, centre are its rest pose, which it moves about.")
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,6 +37,18 @@ class Camera:
     offset: float = 0.0  # brightness added after the gain, grey levels
     noise: float = 0.0  # standard deviation of per-pixel sensor noise, grey levels
     blur: float = 0.0  # Gaussian defocus sigma, pixels (0 = sharp)
+    path_R: Optional[np.ndarray] = None  # (F, 3, 3) R of every frame of a moving camera; None: static
+    path_t: Optional[np.ndarray] = None  # (F, 3) t of every frame of a moving camera
+
+    @property
+    def moving(self) -> bool:
+        return self.path_R is not None
+
+    def at(self, frame: int) -> "Camera":
+        """The camera as it is at ``frame``: a static camera itself, a moving one that frame's pose."""
+        if self.path_R is None:
+            return self
+        return dataclasses.replace(self, R=self.path_R[frame], t=self.path_t[frame], path_R=None, path_t=None)
 
     @property
     def centre(self) -> np.ndarray:
@@ -62,18 +80,23 @@ class Camera:
         return np.clip(np.asarray(colours, dtype=np.float64) * np.asarray(self.gain) + self.offset, 0, 255)
 
     def to_dict(self) -> dict:
-        return {"K": self.K.tolist(), "R": self.R.tolist(), "t": self.t.tolist(),
-                "image_size": list(self.size), "centre": self.centre.tolist(),
-                "sensor": {"gain_bgr": list(self.gain), "offset": self.offset,
-                           "noise_sigma": self.noise, "blur_sigma": self.blur}}
+        d = {"K": self.K.tolist(), "R": self.R.tolist(), "t": self.t.tolist(),
+             "image_size": list(self.size), "centre": self.centre.tolist(),
+             "sensor": {"gain_bgr": list(self.gain), "offset": self.offset,
+                        "noise_sigma": self.noise, "blur_sigma": self.blur}}
+        if self.moving:
+            d["frames"] = [{"R": r.tolist(), "t": t.tolist()} for r, t in zip(self.path_R, self.path_t)]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Camera":
-        s = d.get("sensor", {})
+        s, frames = d.get("sensor", {}), d.get("frames")
+        path_R = np.asarray([f["R"] for f in frames], float).reshape(-1, 3, 3) if frames else None
+        path_t = np.asarray([f["t"] for f in frames], float).reshape(-1, 3) if frames else None
         return cls(K=np.asarray(d["K"], float), R=np.asarray(d["R"], float), t=np.asarray(d["t"], float),
                    size=tuple(int(v) for v in d["image_size"]), gain=tuple(s.get("gain_bgr", (1, 1, 1))),
                    offset=float(s.get("offset", 0)), noise=float(s.get("noise_sigma", 0)),
-                   blur=float(s.get("blur_sigma", 0)))
+                   blur=float(s.get("blur_sigma", 0)), path_R=path_R, path_t=path_t)
 
 
 def look_at(eye: np.ndarray, target: np.ndarray, roll: float = 0.0) -> tuple:
@@ -123,18 +146,34 @@ def place_cameras(rng: np.random.Generator, n_views: int, size: tuple, radius: f
     return cams
 
 
+def _camera_json(cam: Camera) -> str:
+    """One camera as JSON: a single line, then one line per frame for a moving camera."""
+    d = cam.to_dict()
+    frames = d.pop("frames", None)
+    if frames is None:
+        return json.dumps(d)
+    rows = ",\n".join(f"   {json.dumps(f)}" for f in frames)
+    return json.dumps(d)[:-1] + ', "frames": [\n' + rows + "\n  ]}"
+
+
 def write_calibration(path: Union[str, Path], cameras: dict, **info) -> None:
-    """Write ``{view name: Camera}`` (and extra scene ``info``) as JSON, atomically."""
+    """Write ``{view name: Camera}`` (and extra scene ``info``) as JSON, atomically.
+
+    A static camera's pose is its ``R, t``; a moving camera adds ``frames``, one ``{R, t}`` per
+    frame (see ``PER_FRAME``, written into the file when any camera moves).
+    """
     head = {"conventions": CONVENTIONS, **info}
+    if any(cam.moving for cam in cameras.values()):
+        head["extrinsics"] = PER_FRAME
     lines = [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in head.items()]
-    cams = [f"  {json.dumps(name)}: {json.dumps(cam.to_dict())}" for name, cam in cameras.items()]
+    cams = [f"  {json.dumps(name)}: {_camera_json(cam)}" for name, cam in cameras.items()]
     text = "{\n" + "\n".join(lines) + '\n "cameras": {\n' + ",\n".join(cams) + "\n }\n}\n"
     with atomic_open(path, "w", encoding="utf-8") as f:
         f.write(text)
 
 
 def read_calibration(path: Union[str, Path]) -> dict:
-    """``{view name: Camera}`` from a ``calibration.json``."""
+    """``{view name: Camera}`` from a ``calibration.json``; ``camera.at(frame)`` is its pose at a frame."""
     with open(path, "r", encoding="utf-8") as f:
         data = json.load(f)
     return {name: Camera.from_dict(d) for name, d in data["cameras"].items()}

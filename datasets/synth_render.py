@@ -10,7 +10,7 @@ clipped to the image (``tlwh``, pixels).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import cv2
 import numpy as np
@@ -56,35 +56,51 @@ def _face_light(corners: np.ndarray, light: np.ndarray, eye: np.ndarray) -> tupl
 
 
 class ViewRenderer:
-    """Renders the frames of one camera of a scene (props, background and noise are fixed)."""
+    """Renders the frames of one camera of a scene (props and sensor noise are fixed).
 
-    def __init__(self, camera: Camera, background: np.ndarray, figures: Figures, props: Sequence,
+    A static camera's ``background`` is copied into every frame; a moving camera passes each
+    frame's pose and background to ``render``.
+    """
+
+    def __init__(self, camera: Camera, background: Optional[np.ndarray], figures: Figures, props: Sequence,
                  light: np.ndarray, brightness: float, rng: np.random.Generator):
-        self.cam, self.background, self.fig = camera, background, figures
+        self.background, self.fig = background, figures
         self.light, self.brightness, self.rng = np.asarray(light, float), brightness, rng
-        self.eye = camera.centre
         w, h = camera.size
         self.bank = None
         if camera.noise > 0:  # a noise field somewhat larger than the image; frames crop it at random
             noise = np.round(rng.normal(0, camera.noise, (h + 16, w + 16, 3)))
             self.bank = (np.clip(noise, 0, 255).astype(np.uint8), np.clip(-noise, 0, 255).astype(np.uint8))
-        corners = prop_corners(props)
+        self.prop_corners = prop_corners(props)
+        self.prop_colours = np.array([p.colour for p in props]).reshape(-1, 1, 3)
+        self._set_camera(camera)
+
+    def _set_camera(self, camera: Camera) -> None:
+        """Take the pose of ``camera``: its eye and the props as it sees them."""
+        self.cam, self.eye = camera, camera.centre
+        corners = self.prop_corners
         uv, depth = camera.project(corners)
         seen, shade = _face_light(corners, self.light, self.eye)
-        base = np.array([p.colour for p in props]).reshape(-1, 1, 3)
-        colours = camera.look(base * shade[..., None] * brightness)  # (Q, 6, 3)
-        keep = [q for q in range(len(props)) if depth[q].min() > NEAR]
+        colours = camera.look(self.prop_colours * shade[..., None] * self.brightness)  # (Q, 6, 3)
+        keep = [q for q in range(len(corners)) if depth[q].min() > NEAR]
         self.props = [(float(depth[q].mean()), uv[q].min(axis=0).tolist() + uv[q].max(axis=0).tolist(),
                        [(_fixed(uv[q, FACES[f]]), colours[q, f].tolist()) for f in np.flatnonzero(seen[q])])
                       for q in keep]
         self.prop_box = np.array([p[1] for p in self.props]).reshape(-1, 4)  # (Q, 4) x0, y0, x1, y1
 
-    def render(self, corners: np.ndarray, head: np.ndarray, heading: np.ndarray,
-               present: np.ndarray) -> FrameResult:
-        """Draw one frame; ``corners (N, P, 8, 3)``, ``head (N, 3)``, ``heading (N,)``, ``present (N,)``."""
+    def render(self, corners: np.ndarray, head: np.ndarray, heading: np.ndarray, present: np.ndarray,
+               camera: Optional[Camera] = None, background: Optional[np.ndarray] = None) -> FrameResult:
+        """Draw one frame; ``corners (N, P, 8, 3)``, ``head (N, 3)``, ``heading (N,)``, ``present (N,)``.
+
+        ``camera`` (this frame's pose) and ``background`` (H, W, 3) replace the fixed ones (moving
+        camera); ``background`` is drawn into.
+        """
+        if camera is not None and camera is not self.cam:
+            self._set_camera(camera)
         cam, fig = self.cam, self.fig
         w, h = cam.size
-        img, label = self.background.copy(), np.zeros((h, w), np.uint8)
+        img = self.background.copy() if background is None else background
+        label = np.zeros((h, w), np.uint8)
         uv, depth = cam.project(corners)  # (N, P, 8, 2), (N, P, 8)
         huv, hdepth = cam.project(head)
         hr = cam.focal * fig.head_r / np.maximum(hdepth, NEAR)  # head radius, pixels

@@ -3,10 +3,12 @@
 Randomness is derived from ``(seed, scene index[, view index], stream)`` through
 ``numpy.random.SeedSequence``, so a scene, and every view of it, comes out the same whichever
 process renders it and in whatever order: the same seed gives byte-identical files. Cameras and
-scenery do not depend on the number of frames.
+scenery do not depend on the number of frames. With ``camera_motion > 0`` every camera moves about
+its rest pose (``synth_motion``), each from its own generator; at 0 nothing else changes.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence, Union
@@ -18,14 +20,16 @@ from datasets.synth_background import SceneStyle, render_background, sample_styl
 from datasets.synth_camera import Camera, place_cameras
 from datasets.synth_detector import DetectorNoise, simulate_detections
 from datasets.synth_figure import Figures, build_figures, pose
+from datasets.synth_motion import camera_path
+from datasets.synth_moving_background import MovingBackground
 from datasets.synth_render import ViewRenderer
 from datasets.synth_world import World, make_world
 from loader.atomic import atomic_path
 from loader.mot import write_mot
 
-# Independent random streams: per scene (world, cameras, style) and per view (render, detector).
+# Independent random streams: per scene (world, cameras, style) and per view (render, detector, motion).
 # Non-zero ids: SeedSequence pads keys with zeros, so a trailing 0 would alias a shorter key.
-STREAMS = {"world": 1, "cameras": 2, "style": 3, "render": 4, "detector": 5}
+STREAMS = {"world": 1, "cameras": 2, "style": 3, "render": 4, "detector": 5, "motion": 6}
 
 
 def generator(seed: int, *keys: int) -> np.random.Generator:
@@ -44,16 +48,21 @@ class Scene:
 
 
 def make_scene(seed: int, index: int, n_views: int, n_frames: int, people: tuple,
-               size: tuple, fps: float = 10.0, radius: float = 8.0) -> Scene:
+               size: tuple, fps: float = 10.0, radius: float = 8.0, camera_motion: float = 0.0) -> Scene:
     """Scene number ``index`` (0-based) of the dataset with master ``seed``.
 
     ``people`` is the inclusive range ``(min, max)`` of the number of people; ``size`` the image
-    ``(width, height)`` in pixels; ``radius`` the walking disc's radius in metres.
+    ``(width, height)`` in pixels; ``radius`` the walking disc's radius in metres;
+    ``camera_motion`` the hand-held camera motion level (0 = static cameras).
     """
     rng = generator(seed, index, STREAMS["world"])
     n_people = int(rng.integers(people[0], people[1] + 1))
     world = make_world(rng, n_people, n_frames, fps=fps, radius=radius)
     cameras = place_cameras(generator(seed, index, STREAMS["cameras"]), n_views, size, radius)
+    if camera_motion > 0:
+        paths = [camera_path(generator(seed, index, v + 1, STREAMS["motion"]), cam, n_frames, fps, camera_motion)
+                 for v, cam in enumerate(cameras)]
+        cameras = [dataclasses.replace(cam, path_R=R, path_t=t) for cam, (R, t) in zip(cameras, paths)]
     style = sample_style(generator(seed, index, STREAMS["style"]))
     return Scene(world=world, cameras=cameras, style=style, figures=build_figures(world.people))
 
@@ -61,13 +70,18 @@ def make_scene(seed: int, index: int, n_views: int, n_frames: int, people: tuple
 def render_view_frames(scene: Scene, view: int, seed: int, index: int) -> Iterator:
     """Yield a :class:`~datasets.synth_render.FrameResult` per frame of view ``view`` (0-based)."""
     cam = scene.cameras[view]
-    renderer = ViewRenderer(cam, render_background(cam, scene.style), scene.figures, scene.world.props,
-                            scene.style.light, scene.style.brightness,
+    moving = MovingBackground(cam, scene.style) if cam.moving else None
+    renderer = ViewRenderer(cam.at(0), None if cam.moving else render_background(cam, scene.style),
+                            scene.figures, scene.world.props, scene.style.light, scene.style.brightness,
                             generator(seed, index, view + 1, STREAMS["render"]))
     w = scene.world
     for t in range(w.num_frames):
         corners, head = pose(scene.figures, w.xy[t], w.heading[t], w.phase[t], w.speed[t])
-        yield renderer.render(corners, head, w.heading[t], w.present[t])
+        if moving is None:
+            yield renderer.render(corners, head, w.heading[t], w.present[t])
+        else:
+            yield renderer.render(corners, head, w.heading[t], w.present[t], camera=cam.at(t),
+                                  background=moving.frame(t))
 
 
 def round_tlwh(box: np.ndarray, decimals: int = 2) -> np.ndarray:

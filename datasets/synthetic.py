@@ -1,21 +1,25 @@
 """Synthetic multi-view, multi-person scenes in the released MvMHAT layout: the built-in dataset.
 
     python -m datasets.synthetic --out data/synthetic --scenes 4 --views 4 --frames 300 \\
-        --people 6-10 --size 640x360 --seed 0
+        --people 6-10 --size 640x360 --seed 0 [--camera-motion 1]
 
 writes, for scenes ``1..S`` and views ``1..V``::
 
     DIR/dataset.yaml                          scenes and train/test frame ranges (first 70% train)
-    DIR/<scene>/calibration.json              K, R, t and image size of every camera (metres)
+    DIR/<scene>/calibration.json              K, R, t and image size of every camera (metres);
+                                              moving cameras add "frames": [{R, t} per frame]
     DIR/<scene>/preview.png                   one frame of every view with GT boxes and ids
     DIR/<scene>/<view>/images/<n>.jpg         frames 0..F-1
     DIR/<scene>/<view>/gt_det/gt.txt          frame,id,x,y,w,h,1,1,visibility,-1 (ids global per scene)
     DIR/<scene>/<view>/gt_det/det.txt         frame,-1,x,y,w,h,score,-1,-1,-1 (simulated detector)
 
-The same arguments give byte-identical files, whatever ``--workers``. Implementation:
+``--camera-motion 1`` makes every camera hand-held (panning, jitter, drift, quick head turns), as
+in the real MvMHAT videos; 0 (the default) keeps them static. The same arguments give
+byte-identical files, whatever ``--workers``. Implementation:
 ``synth_world`` (walkers), ``synth_looks`` (clothes, props), ``synth_figure`` (3D figures),
-``synth_camera`` (cameras), ``synth_background`` (ground, facades), ``synth_render`` (drawing,
-boxes, visibility), ``synth_detector`` (det.txt), ``synth_scene`` (one scene to disk),
+``synth_camera`` (cameras), ``synth_motion`` (hand-held camera paths), ``synth_background``
+(ground, facades), ``synth_moving_background`` (a moving camera's background), ``synth_render``
+(drawing, boxes, visibility), ``synth_detector`` (det.txt), ``synth_scene`` (one scene to disk),
 ``synth_preview`` (preview.png).
 """
 from __future__ import annotations
@@ -67,12 +71,14 @@ def generate_dataset(out: Union[str, Path], scenes: int = 4, views: int = 4, fra
                      people: tuple = (6, 10), size: tuple = (640, 360), seed: int = 0,
                      det_noise: float = 1.0, train_fraction: float = 0.7, min_visibility: float = 0.15,
                      fps: float = 10.0, jpeg_quality: int = 90, workers: int = 1,
-                     overwrite: bool = False, progress: bool = True) -> dict:
+                     overwrite: bool = False, progress: bool = True, camera_motion: float = 0.0) -> dict:
     """Generate the dataset into ``out`` and return a summary (counts, seconds).
 
     ``people`` is the inclusive range of people per scene, ``size`` the image ``(width, height)``,
     ``det_noise`` the simulated detector's noise level (0 = GT boxes), ``train_fraction`` the share
-    of each scene's first frames in the train split, ``min_visibility`` the GT visibility threshold.
+    of each scene's first frames in the train split, ``min_visibility`` the GT visibility threshold,
+    ``camera_motion`` the hand-held camera motion level (0 = static cameras, 1 = hand-held;
+    ``calibration.json`` then holds every frame's extrinsics).
     ``out`` must be empty or missing; with ``overwrite`` an earlier synthetic dataset there is deleted.
     """
     if scenes < 1 or views < 1 or frames < 2:
@@ -81,12 +87,18 @@ def generate_dataset(out: Union[str, Path], scenes: int = 4, views: int = 4, fra
         raise ValueError(f"people must be a range 1 <= min <= max, got {people}")
     if not 0 < train_fraction < 1:
         raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
+    if not camera_motion >= 0:
+        raise ValueError(f"camera_motion must be >= 0, got {camera_motion}")
     cv2.setNumThreads(1)
     out, start = Path(out), time.perf_counter()
     _clear_output(out, overwrite)
     out.mkdir(parents=True, exist_ok=True)
     (out / INCOMPLETE).touch()
     scene_args = dict(n_views=views, n_frames=frames, people=tuple(people), size=tuple(size), fps=fps)
+    motion_info = {}
+    if camera_motion > 0:  # static cameras: exactly the arguments and files of before
+        scene_args["camera_motion"] = float(camera_motion)
+        motion_info["camera_motion"] = float(camera_motion)
     view_args = dict(min_visibility=min_visibility, det_noise=DetectorNoise(level=det_noise),
                      jpeg_quality=jpeg_quality)
     names = [str(s + 1) for s in range(scenes)]
@@ -116,7 +128,7 @@ def generate_dataset(out: Union[str, Path], scenes: int = 4, views: int = 4, fra
         scene = make_scene(seed, s, **scene_args)
         write_calibration(out / name / "calibration.json", dict(zip(view_names, scene.cameras)),
                           scene=name, seed=seed, fps=fps, frames=frames,
-                          people=len(scene.world.people), walk_radius_m=scene.world.radius)
+                          people=len(scene.world.people), walk_radius_m=scene.world.radius, **motion_info)
         write_preview(out / name, view_names, frames // 2)
         specs[name] = SceneSpec(name=name, dir=name, splits={"train": (0, n_train), "test": (n_train, frames)})
     write_manifest(out / MANIFEST_NAME, Manifest(name=MANIFEST_TITLE, scenes=specs))  # written last
@@ -149,6 +161,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--det-noise", type=float, default=1.0, help="detector noise level (0: GT boxes)")
     p.add_argument("--train-fraction", type=float, default=0.7, help="share of frames in the train split")
     p.add_argument("--min-visibility", type=float, default=0.15, help="GT leaves out people less visible")
+    p.add_argument("--camera-motion", type=float, default=0.0, metavar="LEVEL",
+                   help="hand-held camera motion (0: static cameras, 1: hand-held; scales amplitudes)")
     p.add_argument("--workers", type=int, default=1, help="processes (output does not depend on it)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier synthetic dataset in --out")
     return p.parse_args(argv)
@@ -159,7 +173,7 @@ def main(args: argparse.Namespace) -> None:
                                people=args.people, size=args.size, seed=args.seed,
                                det_noise=args.det_noise, train_fraction=args.train_fraction,
                                min_visibility=args.min_visibility, workers=args.workers,
-                               overwrite=args.overwrite)
+                               overwrite=args.overwrite, camera_motion=args.camera_motion)
     print(json.dumps(summary))
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import time
 from pathlib import Path
 
@@ -10,11 +11,13 @@ import cv2
 import numpy as np
 import pytest
 
-from datasets.synth_background import sample_style
+from datasets.synth_background import render_background, sample_style
 from datasets.synth_camera import make_camera, read_calibration
 from datasets.synth_detector import DetectorNoise, simulate_detections
 from datasets.synth_figure import build_figures, pose
 from datasets.synth_looks import Appearance, sample_appearances
+from datasets.synth_motion import camera_path
+from datasets.synth_moving_background import MovingBackground
 from datasets.synth_render import ViewRenderer
 from datasets.synth_scene import Scene, make_scene, write_view
 from datasets.synth_world import World, make_world
@@ -23,6 +26,7 @@ from loader.layout import DatasetLayout
 from loader.mot import read_mot
 
 SMALL = dict(scenes=2, views=3, frames=12, people=(4, 7), size=(160, 96), seed=3)
+MOVING = dict(scenes=1, views=3, frames=40, people=(5, 7), size=(160, 96), seed=4, camera_motion=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +36,37 @@ def small(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def moving(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("moving")
+    generate_dataset(root, progress=False, **MOVING)
+    return root
+
+
 def _digest(root: Path) -> dict:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _combined(digest: dict) -> str:
+    return hashlib.sha256(json.dumps(digest, sort_keys=True).encode()).hexdigest()
+
+
+# sha256 of a tiny dataset's files as written before moving cameras existed (numpy 2.4, OpenCV 5.0):
+# the text files (GT, detections, calibration, manifest), then every file (JPEG and PNG bytes also
+# depend on the OpenCV build: if only the second fails after a library upgrade, re-record it)
+STATIC_TEXT_SHA = "3cba5a4c0654a1fdc846c7e122cd0b875eb8ec98ff95c0045ffe0ac1814f3593"
+STATIC_ALL_SHA = "36e9e32065b533503b2533f00ec640eb815b527ed048b0522da4b33d87e32f35"
+
+
+def test_static_cameras_write_the_same_bytes_as_before(tmp_path):
+    args = dict(scenes=1, views=2, frames=5, people=(3, 4), size=(96, 64), seed=11, progress=False)
+    generate_dataset(tmp_path / "default", **args)
+    generate_dataset(tmp_path / "zero", camera_motion=0.0, **args)
+    digest = _digest(tmp_path / "default")
+    assert _digest(tmp_path / "zero") == digest
+    assert _combined({k: v for k, v in digest.items() if k.endswith((".txt", ".json", ".yaml"))}) == STATIC_TEXT_SHA
+    assert _combined(digest) == STATIC_ALL_SHA
 
 
 def test_layout_and_manifest_readable(small):
@@ -70,30 +102,117 @@ def test_worker_processes_do_not_change_output(tmp_path):
     assert _digest(tmp_path / "one") == _digest(tmp_path / "two")
 
 
+def _feet_in_boxes(root: Path, args: dict, rest_pose: bool = False) -> tuple:
+    """Share of GT boxes that contain the projection of their own id's feet, and of another id's.
+
+    Uses the world model and ``calibration.json`` (each frame's pose, or the rest pose when
+    ``rest_pose``); also returns ``{(scene, frame, id): views seeing it}``.
+    """
+    own, other, seen_in = [], [], {}
+    for s in range(args["scenes"]):
+        scene = str(s + 1)
+        world = make_scene(args["seed"], s, args["views"], args["frames"], args["people"], args["size"]).world
+        n_people = world.xy.shape[1]
+        for view, cam in read_calibration(root / scene / "calibration.json").items():
+            gt = read_mot(root / scene / view / "gt_det" / "gt.txt")
+            for frame in np.unique(gt[:, 0]).astype(int):
+                rows = gt[gt[:, 0] == frame]
+                k = rows[:, 1].astype(int) - 1
+                pose = cam if rest_pose else cam.at(frame)
+                for ids, out in ((k, own), ((k + 1) % n_people, other)):  # own id, then someone else's
+                    feet = np.concatenate([world.xy[frame, ids], np.zeros((len(rows), 1))], axis=1)
+                    uv, depth = pose.project(np.nan_to_num(feet, nan=1e3))
+                    uv = np.clip(uv, 0, args["size"])  # feet below the image: the box ends at its border
+                    x, y, w, h = rows[:, 2:6].T
+                    out.extend(((depth > 0) & (uv[:, 0] > x - 1) & (uv[:, 0] < x + w + 1)
+                                & (uv[:, 1] > y - 1) & (uv[:, 1] < y + h + 2)).tolist())
+                for pid in k:
+                    seen_in.setdefault((scene, frame, pid), set()).add(view)
+    return np.mean(own), np.mean(other), seen_in
+
+
 def test_ids_are_the_same_world_person_in_every_view(small):
     """Every GT box contains the projection of its id's feet (world model + calibration.json)."""
-    seen_in, wrong_fits = {}, []
-    for s, scene in enumerate(["1", "2"]):
-        world = make_scene(SMALL["seed"], s, SMALL["views"], SMALL["frames"], SMALL["people"], SMALL["size"]).world
-        n_people = world.xy.shape[1]
-        for view, cam in read_calibration(small / scene / "calibration.json").items():
-            gt = read_mot(small / scene / view / "gt_det" / "gt.txt")
-            t, k = gt[:, 0].astype(int), gt[:, 1].astype(int) - 1
-            for ids, right in ((k, True), ((k + 1) % n_people, False)):  # own id, then someone else's
-                feet = np.concatenate([world.xy[t, ids], np.zeros((len(gt), 1))], axis=1)
-                uv, depth = cam.project(np.nan_to_num(feet, nan=1e3))
-                uv = np.clip(uv, 0, SMALL["size"])  # feet below the image: the box ends at its border
-                x, y, w, h = gt[:, 2:6].T
-                fits = (depth > 0) & (uv[:, 0] > x - 1) & (uv[:, 0] < x + w + 1) \
-                    & (uv[:, 1] > y - 1) & (uv[:, 1] < y + h + 2)
-                if right:
-                    assert fits.all(), f"scene {scene} view {view}: {np.sum(~fits)} boxes off their person"
-                else:
-                    wrong_fits.extend(fits.tolist())
-            for frame, pid in zip(t, k):
-                seen_in.setdefault((scene, frame, pid), set()).add(view)
-    assert np.mean(wrong_fits) < 0.3  # the check tells people apart
+    own, other, seen_in = _feet_in_boxes(small, SMALL)
+    assert own == 1.0  # every box on its person
+    assert other < 0.3  # the check tells people apart
     assert max(len(v) for v in seen_in.values()) >= 2  # the views overlap
+
+
+def test_moving_cameras_ids_match_the_per_frame_extrinsics(moving):
+    own, other, seen_in = _feet_in_boxes(moving, MOVING)
+    assert own == 1.0 and other < 0.3
+    assert max(len(v) for v in seen_in.values()) >= 2
+    assert _feet_in_boxes(moving, MOVING, rest_pose=True)[0] < 0.9  # the rest pose alone is not enough
+
+
+def test_moving_cameras_store_per_frame_extrinsics(moving):
+    calib = json.loads((moving / "1" / "calibration.json").read_text())
+    assert calib["camera_motion"] == 1.0 and "extrinsics" in calib
+    cams = read_calibration(moving / "1" / "calibration.json")
+    yaws = []
+    for view, cam in cams.items():
+        assert cam.moving and cam.path_R.shape == (40, 3, 3) and cam.path_t.shape == (40, 3)
+        assert len(calib["cameras"][view]["frames"]) == 40
+        assert np.allclose(cam.path_R @ np.swapaxes(cam.path_R, 1, 2), np.eye(3))  # rotations
+        assert not np.allclose(cam.at(0).R, cam.at(39).R) and not np.allclose(cam.at(0).t, cam.at(39).t)
+        step = np.degrees(np.arccos(np.clip((np.trace(cam.path_R[1:] @ np.swapaxes(cam.path_R[:-1], 1, 2),
+                                                       axis1=1, axis2=2) - 1) / 2, -1, 1)))
+        assert step.max() < 15 and np.median(step) > 0.05  # moves every frame, smoothly
+        yaws.append(step)
+        centres = np.stack([cam.at(t).centre for t in range(40)])
+        assert np.linalg.norm(centres - cam.centre, axis=1).max() < 2.0  # stays roughly in place
+        rest_ahead = cam.centre + 20 * cam.R[2]  # the rest pose's image centre stays in the image
+        uv, depth = zip(*(cam.at(t).project(rest_ahead) for t in range(40)))
+        assert (np.array(depth) > 0).all() and (np.abs(np.array(uv) - [80, 48]) < [80, 48]).all()
+    assert not np.allclose(yaws[0], yaws[1])  # each camera moves on its own
+
+
+def test_static_cameras_keep_one_pose(small):
+    calib = json.loads((small / "1" / "calibration.json").read_text())
+    assert "extrinsics" not in calib and all("frames" not in c for c in calib["cameras"].values())
+    cam = read_calibration(small / "1" / "calibration.json")["1"]
+    assert not cam.moving and cam.at(5) is cam
+
+
+def test_moving_cameras_are_deterministic(moving, tmp_path):
+    generate_dataset(tmp_path / "again", progress=False, workers=2, **MOVING)
+    assert _digest(tmp_path / "again") == _digest(moving)
+    other = dict(MOVING, camera_motion=0.5, frames=4)
+    generate_dataset(tmp_path / "half", progress=False, **other)
+    half = read_calibration(tmp_path / "half" / "1" / "calibration.json")["1"]
+    full = read_calibration(moving / "1" / "calibration.json")["1"]
+    assert not np.allclose(half.path_R, full.path_R[:4])  # the level scales the motion
+
+
+def test_camera_path_levels_and_prefix():
+    cam = make_camera(eye=(-12, 3, 4), target=(0, 0, 1), size=(320, 180), hfov_deg=60)
+    still_R, still_t = camera_path(np.random.default_rng(1), cam, 30, 10.0, 0.0)
+    assert np.allclose(still_R, cam.R) and np.allclose(still_t, cam.t)
+    R, t = camera_path(np.random.default_rng(1), cam, 300, 10.0, 1.0)
+    R_short, t_short = camera_path(np.random.default_rng(1), cam, 120, 10.0, 1.0)
+    assert np.array_equal(R[:120], R_short) and np.array_equal(t[:120], t_short)  # frames do not change poses
+    yaw = np.degrees(np.unwrap(np.arctan2(R[:, 2, 1], R[:, 2, 0])))
+    speed = np.abs(np.diff(yaw)) * 10.0
+    assert 1 < np.median(speed) < 10  # a few degrees per second
+    assert speed.max() > 15  # and quick head turns
+    rest = np.degrees(np.arctan2(cam.R[2, 1], cam.R[2, 0]))
+    assert np.abs(yaw - rest).max() < 0.5 * 60  # looks back at the walking area
+    with pytest.raises(ValueError):
+        camera_path(np.random.default_rng(1), cam, 10, 10.0, -1.0)
+
+
+def test_moving_background_matches_a_direct_render():
+    scene = make_scene(2, 0, 1, 200, (2, 2), (160, 96), camera_motion=1.0)
+    cam = scene.cameras[0]
+    background = MovingBackground(cam, scene.style)
+    for t in range(200):
+        img = background.frame(t)
+        if t % 15 == 7:
+            ref = render_background(cam.at(t), scene.style)
+            diff = np.abs(img.astype(int) - ref.astype(int)).max(axis=2)
+            assert diff.mean() < 4 and np.mean(diff > 40) < 0.02, (t, diff.mean())
+    assert 2 <= len(background.tiles) <= 10  # a few wider renders serve every frame
 
 
 def test_boxes_inside_image_and_columns(small):
@@ -230,6 +349,10 @@ def test_cli_arguments():
     args = parse_args(["--out", "x", "--people", "6-10", "--size", "640x360", "--det-noise", "0.5"])
     assert args.people == (6, 10) and args.size == (640, 360) and args.det_noise == 0.5
     assert parse_args(["--out", "x", "--people", "5"]).people == (5, 5)
+    assert parse_args(["--out", "x"]).camera_motion == 0.0
+    assert parse_args(["--out", "x", "--camera-motion", "0.5"]).camera_motion == 0.5
+    with pytest.raises(ValueError):
+        generate_dataset("unused", camera_motion=-1.0, progress=False)
 
 
 def test_output_folder_is_never_mixed_or_wrongly_deleted(tmp_path):
