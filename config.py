@@ -85,6 +85,7 @@ class TrainConfig:
 
 @dataclass
 class TrackConfig:
+    association: str = "release"  # cross-view association mode: release (MvMHAT rules) or tracklet
     delta: float = 0.5  # cross-view softmax parameter delta
     epsilon: float = 0.5  # cross-view softmax parameter epsilon at inference (paper: 0.5)
     match_threshold: float = 0.5  # softmax entries below this are not cross-view matches
@@ -98,6 +99,14 @@ class TrackConfig:
     output_box: str = "kalman"  # box written per frame: kalman (paper) or detection
     output_max_misses: int = 1  # report a confirmed track missed for up to this many frames (release: 1)
     boxes: str = "det"  # boxes to track: det (det.txt) or gt (gt.txt, oracle detections)
+    tracklet_memory: float = 200.0  # tracklet mode: effective detections in a track's evidence
+    tracklet_recent: float = 20.0  # tracklet mode: effective detections in its recent evidence
+    tracklet_link_threshold: float = 0.35  # tracklet mode: evidence cosine needed for a cross-view link
+    tracklet_keep_bonus: float = 0.15  # tracklet mode: hysteresis for a track's present identity
+    tracklet_margin: float = 0.15  # tracklet mode: a new link must beat every rival's cosine by this
+    tracklet_turn_margin: float = 0.3  # tracklet mode: recent evidence this much nearer elsewhere resets a track
+    tracklet_revise_interval: int = 5  # tracklet mode: frames between revisions of every link
+    tracklet_nn_budget: int = 100  # tracklet mode: Deep SORT features kept per track (nn_budget: release)
 
 
 @dataclass
@@ -124,6 +133,7 @@ CHOICES = {
     "train.schedule": ("constant", "cosine"),
     "train.amp": ("bf16", "fp16", "none"),
     "track.output_box": ("kalman", "detection"),
+    "track.association": ("release", "tracklet"),
     "track.boxes": ("gt", "det"),
     "eval.backend": ("official", "motmetrics"),
 }

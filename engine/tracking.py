@@ -7,16 +7,32 @@ import numpy as np
 from tqdm import tqdm
 
 from deep_sort.detection import Detection
-from deep_sort.multiview import MultiViewTracker
+from deep_sort.multiview import MultiViewTracker, make_association
 from loader.boxes import BoxTable
 
 
-def tracker_params(track_cfg) -> dict:
-    """``MultiViewTracker`` keyword arguments from a ``TrackConfig``."""
+def association_params(track_cfg) -> dict:
+    """Keyword arguments of the association mode ``track_cfg.association``."""
     t = track_cfg
+    if t.association == "tracklet":
+        return dict(memory=t.tracklet_memory, recent=t.tracklet_recent,
+                    link_threshold=t.tracklet_link_threshold, keep_bonus=t.tracklet_keep_bonus,
+                    margin=t.tracklet_margin, turn_margin=t.tracklet_turn_margin,
+                    revise_interval=t.tracklet_revise_interval)
     return dict(delta=t.delta, epsilon=t.epsilon, match_threshold=t.match_threshold,
+                renew_interval=t.renew_interval)
+
+
+def tracker_params(track_cfg) -> dict:
+    """``MultiViewTracker`` keyword arguments from a ``TrackConfig``, with a fresh association
+    mode instance (modes may hold per-scene state: call this once per tracker). The tracklet
+    mode bounds Deep SORT's feature memory with ``tracklet_nn_budget``."""
+    t = track_cfg
+    budget = t.tracklet_nn_budget if t.association == "tracklet" else t.nn_budget
+    return dict(association=make_association(t.association, **association_params(t)),
+                delta=t.delta, epsilon=t.epsilon, match_threshold=t.match_threshold,
                 renew_interval=t.renew_interval, max_cosine_distance=t.max_cosine_distance,
-                nn_budget=t.nn_budget, max_iou_distance=t.max_iou_distance, max_age=t.max_age,
+                nn_budget=budget, max_iou_distance=t.max_iou_distance, max_age=t.max_age,
                 n_init=t.n_init, output_box=t.output_box, output_max_misses=t.output_max_misses)
 
 

@@ -1,0 +1,1 @@
+"""Project tools: the demo, the reproduction tables, the oracle association evaluation."""

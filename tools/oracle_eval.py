@@ -1,0 +1,161 @@
+"""Score the multi-view tracker's association on oracle detections of the real test scenes.
+
+    python tools/oracle_eval.py [--association release|track] [--sigmas 0,0.1,0.3] \
+        [--scenes 1,2,3] [--out runs/oracle] [--seed 0] [--dim 64] [--track.key=value ...]
+
+Detections are every ground-truth box of the official test GT (``../shared/data/mvmhat_eval``),
+exact, each with a noisy one-hot identity feature of ``sigma`` (``../shared/tools/
+oracle_features.py``), so only the association logic is measured. The frame rule is that of the
+reference run in issue 8 (the released frame loop): the tracker sees the detections of frames
+``start..end`` of each scene, views in order 1, 2, 3, ...; its output is kept for frames
+``start+2..end-2``. Results go to ``OUT/sigma<sigma>/<scene>_<view>.txt`` (the official names)
+and are scored with the official evaluation (``eval.py``'s library). One row per sigma: MOTA,
+IDF1 (percent), IDs, MVIDP, MVIDR, MVIDF1, MVMA, and multi-view frames per second of the tracker
+alone (``MultiViewTracker.update`` time, all scenes together).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from config import TrackConfig, load_config  # noqa: E402
+from deep_sort.detection import Detection  # noqa: E402
+from deep_sort.multiview import MultiViewTracker  # noqa: E402
+from engine.tracking import tracker_params  # noqa: E402
+from loader.atomic import atomic_open  # noqa: E402
+from loader.mot import write_mot  # noqa: E402
+from metrics.evaluate import evaluate  # noqa: E402
+from metrics.inputs import load_scenes, read_scenes_csv, scenes_from_csv, select_scenes  # noqa: E402
+
+SHARED = ROOT.parent / "shared"  # a shared/ folder beside the repository
+DATA = SHARED / "data" / "mvmhat_eval"
+COLUMNS = ("MOTA", "IDF1", "IDs", "MVIDP", "MVIDR", "MVIDF1", "MVMA", "fps")
+TRIM = 2  # frames dropped from each end of a scene's output (the released frame loop)
+
+
+def oracle_module(shared: Path = SHARED):
+    """``oracle_features`` from ``shared/tools`` (ImportError naming the folder if absent)."""
+    tools = Path(shared) / "tools"
+    if not (tools / "oracle_features.py").is_file():
+        raise ImportError(f"oracle_features.py not found in {tools} (a shared/ folder beside the repository)")
+    if str(tools) not in sys.path:
+        sys.path.insert(0, str(tools))
+    import oracle_features
+    return oracle_features
+
+
+def scene_frames(scene: str, sigma: float, seed: int, dim: Optional[int], data: Path,
+                 frame_range: Optional[tuple] = None) -> tuple:
+    """``(views, frames, {frame: {view: [Detection]}})`` of one scene's oracle detections."""
+    oracle = oracle_module()
+    dets, info = oracle.oracle_detections(scene, sigma=sigma, seed=seed, dim=dim, gt_dir=data / "gt",
+                                          scenes_csv=data / "scenes.csv", frame_range=frame_range,
+                                          return_info=True)
+    start, end = info["frame_range"]
+    by_frame: Dict[int, Dict[str, List[Detection]]] = {f: {v: [] for v in info["views"]}
+                                                      for f in range(start, end + 1)}
+    for v, rows in dets.items():
+        for f, tlwh, feature in rows:
+            by_frame[f][v].append(Detection(tlwh, 1.0, feature))
+    return info["views"], (start, end), by_frame
+
+
+def track_oracle_scene(views: Sequence[str], frame_range: tuple, by_frame: dict, params: dict) -> tuple:
+    """Run the tracker over frames start..end; ``(rows per view (M, 10), frames, tracker seconds)``."""
+    start, end = frame_range
+    tracker = MultiViewTracker(views, **params)
+    out: Dict[str, list] = {v: [] for v in views}
+    seconds = 0.0
+    for frame in range(start, end + 1):
+        t0 = time.perf_counter()
+        tracks = tracker.update(frame, by_frame[frame])
+        seconds += time.perf_counter() - t0
+        if start + TRIM <= frame <= end - TRIM:
+            for v, boxes in tracks.items():
+                out[v].extend([frame, tid, *box, 1, -1, -1, -1] for tid, box in boxes)
+    rows = {v: np.array(r, dtype=np.float64).reshape(-1, 10) for v, r in out.items()}
+    return rows, end - start + 1, seconds
+
+
+def run_sigma(sigma: float, scenes: Sequence[str], track: TrackConfig, out: Path, seed: int = 0,
+              dim: Optional[int] = 64, data: Path = DATA, frame_ranges: Optional[dict] = None) -> dict:
+    """Track and score every scene at one sigma; the overall metrics plus ``fps``."""
+    res = out / f"sigma{sigma:g}"
+    frames, seconds = 0, 0.0
+    for scene in scenes:
+        fr = (frame_ranges or {}).get(scene)
+        views, frame_range, by_frame = scene_frames(scene, sigma, seed, dim, data, fr)
+        rows, n, s = track_oracle_scene(views, frame_range, by_frame, tracker_params(track))
+        frames, seconds = frames + n, seconds + s
+        for v in views:
+            write_mot(res / f"{scene}_{v}.txt", rows[v], sort=False)  # tracker order, as released
+    specs = select_scenes(scenes_from_csv(data / "gt", res, data / "scenes.csv"), list(scenes))
+    for spec in specs:  # a shortened range is scored on that range
+        if frame_ranges and spec.name in frame_ranges:
+            spec.start, spec.end = frame_ranges[spec.name]
+    loaded, _ = load_scenes(specs)
+    report = evaluate(loaded)
+    metrics = report.overall_metrics()
+    row = {k: metrics[k] for k in COLUMNS[:-1]}
+    row.update(fps=frames / max(seconds, 1e-9), frames=frames, tracker_s=seconds,
+               per_scene={n: {k: report.scene_metrics(n)[k] for k in COLUMNS[:-1]} for n in report.scenes})
+    return row
+
+
+def format_row(sigma: float, row: dict) -> str:
+    return (f"| {sigma:g} | {100 * row['MOTA']:.2f} | {100 * row['IDF1']:.2f} | {row['IDs']} | "
+            f"{row['MVIDP']:.4f} | {row['MVIDR']:.4f} | {row['MVIDF1']:.4f} | {row['MVMA']:.4f} | "
+            f"{row['fps']:.0f} |")
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> tuple:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="Tracker settings: --track.key=value (config.TrackConfig).")
+    p.add_argument("--association", default=None, help="association mode (default: track.association)")
+    p.add_argument("--sigmas", default="0,0.1,0.2,0.3,0.6,1.0", help="comma-separated feature noise levels")
+    p.add_argument("--scenes", default=None, help="comma-separated scenes (default: all of scenes.csv)")
+    p.add_argument("--out", type=Path, default=Path("runs/oracle"), help="results go to OUT/sigma<s>/")
+    p.add_argument("--seed", type=int, default=0, help="oracle feature seed")
+    p.add_argument("--dim", type=int, default=64, help="oracle feature dimension")
+    p.add_argument("--data", type=Path, default=DATA, help="folder with gt/ and scenes.csv")
+    p.add_argument("--json", type=Path, default=None, help="also write the rows (and per-scene metrics) here")
+    return p.parse_known_args(argv)
+
+
+def main(args: argparse.Namespace, track: TrackConfig) -> List[dict]:
+    if args.association:
+        track.association = args.association
+    scenes = (args.scenes.split(",") if args.scenes
+              else [s for s, *_ in read_scenes_csv(args.data / "scenes.csv")])
+    sigmas = [float(s) for s in args.sigmas.split(",")]
+    print(f"association {track.association}, {len(scenes)} scenes ({','.join(scenes)}), seed {args.seed}, "
+          f"dim {args.dim}, results in {args.out}")
+    print("| sigma | " + " | ".join(COLUMNS) + " |")
+    print("|---" * (len(COLUMNS) + 1) + "|")
+    rows = []
+    for sigma in sigmas:
+        row = run_sigma(sigma, scenes, track, args.out, args.seed, args.dim, args.data)
+        rows.append({"sigma": sigma, **row})
+        print(format_row(sigma, row), flush=True)
+    if args.json:
+        with atomic_open(args.json, "w") as f:
+            json.dump({"association": track.association, "track": dataclasses.asdict(track),
+                       "scenes": scenes, "seed": args.seed, "dim": args.dim, "rows": rows}, f, indent=1)
+    return rows
+
+
+if __name__ == "__main__":
+    a, overrides = parse_args()
+    main(a, load_config(None, overrides).track)
