@@ -106,7 +106,7 @@ class TrackConfig:
     tracklet_margin: float = 0.15  # tracklet mode: a new link must beat every rival's cosine by this
     tracklet_turn_margin: float = 0.3  # tracklet mode: recent evidence this much nearer elsewhere resets a track
     tracklet_revise_interval: int = 5  # tracklet mode: frames between revisions of every link
-    tracklet_nn_budget: int = 100  # tracklet mode: Deep SORT features kept per track (nn_budget: release)
+    tracklet_nn_budget: Optional[int] = 100  # tracklet mode: Deep SORT features kept per track (None: all)
 
 
 @dataclass

@@ -55,8 +55,8 @@ def link_identities(long: np.ndarray, recent: np.ndarray, view_of: np.ndarray, i
     n, dim = long.shape
     pooled = np.zeros((len(names) + n, n_views, dim))  # identity x view -> evidence sum
     count = np.zeros((len(names) + n, n_views), dtype=np.int64)
-    np.add.at(pooled, (group, view_of), long)
-    np.add.at(count, (group, view_of), 1)
+    pooled[group, view_of] = long  # an identity has at most one track per view
+    count[group, view_of] = 1
     size = len(names)  # identities in use; new ones are appended
     unit = unit_rows(long)
     changed, turned = False, []
@@ -68,7 +68,7 @@ def link_identities(long: np.ndarray, recent: np.ndarray, view_of: np.ndarray, i
         count[g, view_of[r]] += 1
         group[r] = g
 
-    for k in np.unique(view_of[open_]).tolist():
+    for k in sorted(set(view_of[open_].tolist())):
         in_k = np.flatnonzero(view_of == k)  # the view's active tracks: all different people
         pos = np.flatnonzero(open_[in_k])
         rows = in_k[pos]
@@ -105,8 +105,8 @@ def link_identities(long: np.ndarray, recent: np.ndarray, view_of: np.ndarray, i
             if group[rows[r]] != cols[g]:
                 move(rows[r], cols[g])
                 changed = True
-        for r in sorted(set(linked.tolist()) - {r for r, _ in pairs}):  # the evidence no longer
-            move(rows[r], size)                                         # supports its link
+        for r in sorted(set(linked.tolist()) - {r for r, _ in pairs}):  # its link is unsupported
+            move(rows[r], size)
             size += 1
             changed = True
 
