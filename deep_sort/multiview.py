@@ -246,4 +246,5 @@ class MultiViewTracker:
         if not shown:
             return []
         tlwh = xyah_to_tlwh(np.array([t.mean[:4] for t in shown]))  # (K, 4)
-        return [(t.track_id, box) for t, box in zip(shown, tlwh)]
+        # a coasting track's prediction can shrink through zero: that is no box, so it is not reported
+        return [(t.track_id, box) for t, box in zip(shown, tlwh) if box[2] > 0 and box[3] > 0]

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from deep_sort import Detection, MultiViewTracker
+from deep_sort.detection import xyah_to_tlwh
 from deep_sort.linear_assignment import adaptive_softmax, cross_view_matching, softmax_scale
 from deep_sort.multiview import FramePlan, ReleaseAssociation
 from deep_sort.tracker import TemporalMatches
@@ -188,6 +189,19 @@ def test_kalman_output_box():
         out = mv.update(12, {})  # everyone missed once: reported at the predicted box or not
         assert len(out[1]) == expected
 
+
+
+def test_degenerate_kalman_box_is_not_reported():
+    # one person shrinking steadily (height 295 -> 5 in 30 frames): the missed frame's prediction
+    # has a height below zero, which is no box and must not reach the result file
+    feat = np.eye(4)[0]
+    mv = MultiViewTracker((1,), output_max_misses=1)
+    for f in range(1, 31):
+        out = mv.update(f, {1: [Detection([100, 100, 0.4 * (305 - 10 * f), 305 - 10 * f], 1, feat)]})
+    assert len(out[1]) == 1
+    track = mv.trackers[1].tracks[0]
+    assert xyah_to_tlwh(mv.trackers[1].kf.predict(track.mean, track.covariance)[0][:4])[3] < 0
+    assert mv.update(31, {}) == {1: []}
 
 def test_release_rules_on_hand_made_matches():
     e = np.eye(3, dtype=np.float32)
