@@ -85,7 +85,7 @@ class TrainConfig:
 
 @dataclass
 class TrackConfig:
-    association: str = "release"  # cross-view association mode: release (MvMHAT rules) or tracklet
+    association: str = "release"  # cross-view association: release (MvMHAT rules), tracklet, or none (per view only)
     delta: float = 0.5  # cross-view softmax parameter delta
     epsilon: float = 0.5  # cross-view softmax parameter epsilon at inference (paper: 0.5)
     match_threshold: float = 0.5  # softmax entries below this are not cross-view matches
@@ -94,6 +94,7 @@ class TrackConfig:
     max_iou_distance: float = 0.7  # Deep SORT IoU gate (1 - IoU)
     max_age: int = 80  # frames a lost track is kept
     n_init: int = 3  # consecutive hits before a track is confirmed
+    reid_after: int = 0  # lost this many frames: re-found on appearance alone (0 = off, as Deep SORT)
     renew_interval: int = 30  # frames between cross-view re-matching rounds (0 = never)
     min_confidence: float = 0.0  # detections below this score are dropped
     output_box: str = "kalman"  # box written per frame: kalman (paper) or detection
@@ -133,7 +134,7 @@ CHOICES = {
     "train.schedule": ("constant", "cosine"),
     "train.amp": ("bf16", "fp16", "none"),
     "track.output_box": ("kalman", "detection"),
-    "track.association": ("release", "tracklet"),
+    "track.association": ("release", "tracklet", "none"),
     "track.boxes": ("gt", "det"),
     "eval.backend": ("official", "motmetrics"),
 }

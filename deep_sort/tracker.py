@@ -38,14 +38,20 @@ class Tracker:
     ``ids``: source of new track IDs (e.g. ``itertools.count(1)``), shared by every tracker of
     one ID space. ``max_iou_distance``: IoU-stage gate on ``1 - IoU``. ``max_age``: frames a
     confirmed track survives without updates (also the cascade depth). ``n_init``: hits needed
-    to confirm a track. ``exact_costs``: compute every appearance distance of the cascade
-    instead of only those the matching depends on (same matches, slower; for checks).
+    to confirm a track. ``reid_after``: confirmed tracks missed for at least this many frames
+    that neither stage matched may still take a detection left over, on appearance alone (no
+    Kalman gate; the metric's threshold still applies); 0 = off, as in Deep SORT. Hand-held
+    cameras move every box at once, which breaks the motion gate; this stage re-finds people by
+    appearance. ``exact_costs``: compute every appearance distance of the cascade instead of only
+    those the matching depends on (same matches, slower; for checks).
     """
 
     def __init__(self, metric: NearestNeighborDistanceMetric, ids: Iterator[int],
                  max_iou_distance: float = 0.7, max_age: int = 80, n_init: int = 3,
-                 kf: Optional[KalmanFilter] = None, exact_costs: bool = False):
-        self.metric, self.ids, self.exact_costs = metric, ids, exact_costs
+                 kf: Optional[KalmanFilter] = None, exact_costs: bool = False, reid_after: int = 0):
+        if reid_after < 0:
+            raise ValueError(f"reid_after must be >= 0, got {reid_after}")
+        self.metric, self.ids, self.exact_costs, self.reid_after = metric, ids, exact_costs, reid_after
         self.max_iou_distance, self.max_age, self.n_init = max_iou_distance, max_age, n_init
         self.kf = kf if kf is not None else KalmanFilter()
         self.tracks: List[Track] = []
@@ -134,9 +140,20 @@ class Tracker:
                             np.array([tracks[i].time_since_update for i in candidates]))
             matches_b, unmatched_b, unmatched_dets = la.min_cost_matching(
                 cost, self.max_iou_distance, candidates, unmatched_dets)
+        unmatched = unmatched_a + unmatched_b
+        matches_c: List[Tuple[int, int]] = []
+        lost = [i for i in unmatched
+                if self.reid_after and tracks[i].state is TrackState.CONFIRMED
+                and tracks[i].time_since_update >= self.reid_after]
+        if lost and unmatched_dets:
+            features = np.array([detections[d].feature for d in unmatched_dets])
+            cost = self.metric.distance(features, [tracks[i].track_id for i in lost])  # (L, M')
+            matches_c, _, unmatched_dets = la.min_cost_matching(
+                cost, self.metric.matching_threshold, lost, unmatched_dets)
+            unmatched = [i for i in unmatched if i not in {i for i, _ in matches_c}]
         return TemporalMatches(
-            matches=[(tracks[i].track_id, d) for i, d in matches_a + matches_b],
-            unmatched_tracks=[tracks[i].track_id for i in sorted(unmatched_a + unmatched_b)],
+            matches=[(tracks[i].track_id, d) for i, d in matches_a + matches_b + matches_c],
+            unmatched_tracks=[tracks[i].track_id for i in sorted(unmatched)],
             unmatched_detections=list(unmatched_dets))
 
     # --- applying a decision -----------------------------------------------------------------
@@ -162,9 +179,14 @@ class Tracker:
             else:
                 self._start(detections[d], tid)
         if updated:
-            mean, cov = self.kf.update(np.array([t.mean for t, _ in updated]),
-                                       np.array([t.covariance for t, _ in updated]),
-                                       tlwh_to_xyah(np.array([det.tlwh for _, det in updated])))
+            prior_mean = np.array([t.mean for t, _ in updated])
+            prior_cov = np.array([t.covariance for t, _ in updated])
+            xyah = tlwh_to_xyah(np.array([det.tlwh for _, det in updated]))
+            mean, cov = self.kf.update(prior_mean, prior_cov, xyah)
+            if self.reid_after:  # a detection the motion model cannot explain restarts the motion state
+                jump = np.diagonal(self.kf.gating_distance(prior_mean, prior_cov, xyah)) > la.GATING_THRESHOLD
+                if jump.any():
+                    mean[jump], cov[jump] = self.kf.initiate(xyah[jump])
             for (track, det), m, c in zip(updated, mean, cov):
                 track.measured(m, c, det)
         taken = set(dets)

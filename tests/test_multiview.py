@@ -256,3 +256,26 @@ def test_cross_view_matching_hand_cases():
     assert cross_view_matching(np.array([[1.0, 0.0]]), row_ids=[7], col_ids=[3, 4])[0] == [(7, 3)]
     assert cross_view_matching(np.zeros((0, 2))) == ([], [], [0, 1])
     assert cross_view_matching(np.zeros((2, 0))) == ([], [0, 1], [])
+
+
+def test_no_association_is_independent_per_view_tracking():
+    # a person missing from view 2 for a while: "none" must neither keep its track alive from
+    # other views nor lend it IDs; each view equals a lone tracker run on that view
+    scene = make_scene(100, absent={(2, 1): (40, 50)})
+    ids = run(scene, association="none")
+    for f in range(3, 101):
+        for v, u in ((1, 2), (1, 3), (2, 3)):
+            assert not set(ids[f][v].values()) & set(ids[f][u].values())
+    for v in VIEWS:
+        lone = MultiViewTracker((v,), association="release", output_box="detection")
+        alone = {}
+        for f, views in scene.items():
+            persons, dets = views[v]
+            boxes = np.array([d.tlwh for d in dets]).reshape(-1, 4)
+            out = lone.update(f, {v: dets})
+            alone[f] = {persons[int(np.flatnonzero((boxes == box).all(1))[0])]: tid for tid, box in out[v]}
+        # same tracks (IDs differ: the views of one scene draw from one counter)
+        pairs = {(alone[f][p], ids[f][v][p]) for f in scene for p in alone[f]}
+        assert len({a for a, _ in pairs}) == len(pairs) == len({b for _, b in pairs})
+        assert all(set(ids[f][v]) == set(alone[f]) for f in scene)
+    assert len(person_ids(ids, range(3, 101), 1)) == 3  # one ID per view, kept across view 2's gap

@@ -59,6 +59,49 @@ def test_lifecycle_n_init_and_max_age():
     assert step(tracker, det()) == {} and [t.track_id for t in tracker.tracks] == [2]  # too late
 
 
+
+@pytest.mark.parametrize("reid_after", [0, 1, 3])
+def test_reid_after_camera_turn(reid_after):
+    """Two people walk; the camera turns away for frames 10-14 and comes back 250 px off, so
+    every box is outside the Kalman gate with no IoU overlap. Deep SORT (0) starts new IDs; with
+    ``reid_after`` the lost tracks are re-found on appearance at once, keep their IDs and are
+    then tracked at the new place. A newcomer who looks like nobody seen keeps a new ID."""
+    tracker = make_tracker(reid_after=reid_after)
+    frames = []
+    for f in range(25):
+        shift = 250 if f >= 15 else 0
+        dets = [] if 10 <= f < 15 else [Detection([20 + 3 * f + shift, 100, 40, 100], 1, feature(0)),
+                                         Detection([100 + 3 * f + shift, 80, 40, 100], 1, feature(1))]
+        if f >= 15:
+            dets.append(Detection([700, 220, 40, 100], 1, feature(2)))
+        frames.append(step(tracker, dets))
+    before, after = frames[9], frames[-1]
+    assert set(before.values()) == {1, 2}
+    assert after[2] not in (1, 2)
+    if reid_after == 0:
+        assert {after[0], after[1]}.isdisjoint({1, 2})
+    else:
+        assert frames[15] == {0: before[0], 1: before[1]}  # re-found in the first frame back
+        assert after[0] == before[0] and after[1] == before[1]
+        moved = tracker.find(before[0])
+        assert abs(moved.to_tlwh()[0] - (20 + 3 * 24 + 250)) < 5  # the motion state restarted there
+
+
+def test_reid_after_waits_for_the_cascade():
+    """A track missed fewer than ``reid_after`` frames is left to the cascade: a jump after
+    one miss is not re-found at once with ``reid_after=3``."""
+    tracker = make_tracker(reid_after=3)
+    for f in range(12):
+        shift = 250 if f >= 11 else 0
+        dets = [] if f == 10 else [Detection([20 + 3 * f + shift, 100, 40, 100], 1, feature(0))]
+        out = step(tracker, dets)
+    assert out == {} and tracker.find(1).time_since_update == 2
+
+
+def test_reid_after_validates():
+    with pytest.raises(ValueError, match="reid_after"):
+        make_tracker(reid_after=-1)
+
 def test_tentative_track_dies_on_first_miss():
     tracker = make_tracker()
     step(tracker, [Detection([100, 100, 40, 100], 1, feature(0))])
