@@ -7,7 +7,8 @@
 Writes ``OUT/<scene>_<view>.txt`` (MOTChallenge rows, the names the official evaluation reads),
 ``OUT/features/<scene>.npz`` (embeddings, for ``--reuse-features`` parameter sweeps) and
 ``OUT/run.json`` (config, checkpoint hash, timings); ``--render`` adds videos under ``OUT/render``.
-``--checkpoint none`` tracks with untrained features (random weights of ``model.*``, ``train.seed``).
+``--checkpoint none`` tracks with untrained features (random weights of ``model.*``, ``train.seed``);
+``--checkpoint init`` with the weights training would start from (``model.weights``, e.g. ImageNet).
 The network architecture and crop size come from the checkpoint's stored config.
 """
 from __future__ import annotations
@@ -40,7 +41,7 @@ def parse_args(argv=None) -> tuple:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 epilog="Any config field can be overridden as --section.key=value.")
     p.add_argument("--config", default=None, help="YAML config (data.*, track.*, train.device)")
-    p.add_argument("--checkpoint", required=True, help="checkpoint (.pt) from train.py, or 'none'")
+    p.add_argument("--checkpoint", required=True, help="checkpoint (.pt) from train.py, 'none' (random weights) or 'init' (model.weights)")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--split", default="test", help="manifest split to track (default: test)")
     p.add_argument("--boxes", choices=["det", "gt"], default=None, help="boxes to track (default: track.boxes)")
@@ -52,13 +53,15 @@ def parse_args(argv=None) -> tuple:
 
 
 def load_model(cfg: Config, checkpoint: str) -> tuple:
-    """``(model, model config, crop size, checkpoint sha256)``; ``none`` = random weights."""
-    if checkpoint == "none":
+    """``(model, model config, crop size, checkpoint sha256)``; ``none`` = random weights, ``init`` =
+    the untrained starting point of ``model.weights``."""
+    if checkpoint in ("none", "init"):
         torch.manual_seed(cfg.train.seed)
         m = cfg.model
-        model = build_model(m.backbone, m.head, m.embed_dim, "none")
-        return model, config_to_dict(cfg)["model"], (cfg.data.crop_height, cfg.data.crop_width), \
-            f"untrained-seed{cfg.train.seed}"
+        weights = "none" if checkpoint == "none" else m.weights
+        model = build_model(m.backbone, m.head, m.embed_dim, weights)
+        desc = {**config_to_dict(cfg)["model"], "weights": str(weights)}
+        return model, desc, (cfg.data.crop_height, cfg.data.crop_width), f"untrained-{weights}-seed{cfg.train.seed}"
     state = load_checkpoint(checkpoint)
     try:
         m, d = state["config"]["model"], state["config"]["data"]

@@ -44,7 +44,7 @@ def test_results_in_official_naming_and_reusable_features(root, tmp_path):
         pairs = rows[:, :2].astype(int)
         assert len(np.unique(pairs, axis=0)) == len(pairs)
     saved = json.loads((out / "run.json").read_text())
-    assert saved["checkpoint_sha256"] == "untrained-seed0" and "embed_s" in saved["timings"]
+    assert saved["checkpoint_sha256"] == "untrained-none-seed0" and "embed_s" in saved["timings"]
     # re-running only the tracker gives the same results
     before = {n: (out / n).read_text() for n in run_info["results"]}
     run(root, out, "none", "--reuse-features")
@@ -86,3 +86,19 @@ def test_render_writes_videos_and_mosaic_frames(root, tmp_path):
     assert any(f.startswith("2_mosaic_") and f.endswith(".png") for f in files)
     assert not any(f.startswith(".") for f in files)  # no partial files left
     assert (tmp_path / "out" / "render" / "2_mosaic.mp4").stat().st_size > 1000
+
+
+def test_init_checkpoint_uses_the_configured_starting_weights(root, tmp_path):
+    torch.manual_seed(4)
+    model = build_model("resnet18", "linear", 16)
+    save_checkpoint(tmp_path / "m.pt", {
+        "model": model.state_dict(), "optimizer": {}, "scheduler": {}, "scaler": None, "step": 1, "epoch": 0,
+        "rng": {}, "best": {}, "config": {"model": {"backbone": "resnet18", "head": "linear", "embed_dim": 16,
+                                                    "weights": "none"},
+                                          "data": {"crop_height": 32, "crop_width": 16}}})
+    run(root, tmp_path / "ckpt", tmp_path / "m.pt", "--scene", "1")
+    run(root, tmp_path / "init", "init", "--scene", "1", overrides=[f"--model.weights={tmp_path / 'm.pt'}"])
+    run(root, tmp_path / "none", "none", "--scene", "1", overrides=[f"--model.weights={tmp_path / 'm.pt'}"])
+    feats = {k: np.load(tmp_path / k / "features" / "1.npz")["features"] for k in ("ckpt", "init", "none")}
+    assert np.allclose(feats["init"], feats["ckpt"], atol=1e-5)  # 'init' loaded model.weights
+    assert not np.allclose(feats["none"], feats["ckpt"], atol=1e-2)  # 'none' ignores them
