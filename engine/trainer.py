@@ -155,6 +155,10 @@ class Trainer:
     def fit(self) -> dict:
         cfg = self.cfg
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        metrics = self.out_dir / "metrics.jsonl"
+        if self.step == 0 and self.info.is_main and metrics.exists():  # a new run, not a resumed one
+            log.warning("%s: a new run starts here; the earlier run's metrics.jsonl is replaced", self.out_dir)
+            metrics.unlink()
         if self.val_set is None and self.info.is_main:
             log.warning("no validation split: best.pt is not written (never chosen on training loss)")
         self.ddp.train()

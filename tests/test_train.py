@@ -69,6 +69,10 @@ def test_run_folder_checkpoints_and_validation(data_root, tmp_path):
     best = max(val_entries, key=lambda e: e["val_assoc_acc"])  # identities exist: accuracy decides
     assert ckpt["best"]["metric"] == "val_assoc_acc" and ckpt["best"]["value"] == best["val_assoc_acc"]
     assert load_checkpoint(out / "best.pt")["step"] == ckpt["best"]["step"]
+    # a new run in the same folder starts a new metrics.jsonl (the plot shows one run)
+    train.main(tiny(data_root, out, "--train.max_steps=1", "--train.val_interval=0"))
+    entries = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [(e["kind"], e["step"]) for e in entries] == [("train", 1), ("val", 1)]
 
 
 def test_bad_checkpoint_is_a_clear_error(tmp_path):
