@@ -6,6 +6,7 @@
 writes, for scenes ``1..S`` and views ``1..V``::
 
     DIR/dataset.yaml                          scenes and train/test frame ranges (first 70% train)
+    DIR/synthetic.json                        the generator's settings (``ensure_dataset`` reads it)
     DIR/<scene>/calibration.json              K, R, t and image size of every camera (metres);
                                               moving cameras add "frames": [{R, t} per frame]
     DIR/<scene>/preview.png                   one frame of every view with GT boxes and ids
@@ -25,6 +26,7 @@ byte-identical files, whatever ``--workers``. Implementation:
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import multiprocessing
 import shutil
@@ -40,10 +42,12 @@ from datasets.synth_camera import write_calibration
 from datasets.synth_detector import DetectorNoise
 from datasets.synth_preview import write_preview
 from datasets.synth_scene import make_scene, write_view
+from loader.atomic import atomic_open
 from loader.layout import MANIFEST_NAME, Manifest, SceneSpec, load_manifest, write_manifest
 
 MANIFEST_TITLE = "synthetic"  # the manifest's name; marks a folder this generator may overwrite
 INCOMPLETE = ".synthetic-incomplete"  # marks a folder while it is being generated
+SETTINGS_NAME = "synthetic.json"  # the generator's settings, next to the manifest
 
 
 def _render_task(job: dict) -> dict:
@@ -65,6 +69,23 @@ def _clear_output(out: Path, overwrite: bool) -> None:
     if not ours:
         raise FileExistsError(f"{out} is not empty and holds no synthetic dataset; not deleting it")
     shutil.rmtree(out)
+
+
+def ensure_dataset(out: Union[str, Path], **settings) -> bool:
+    """Generate the dataset into ``out`` unless it already holds one made with these settings
+    (``generate_dataset``'s keyword arguments; ``workers``/``progress`` do not matter). A synthetic
+    dataset made with other settings is replaced, with a message. Returns whether it generated."""
+    out = Path(out)
+    if (out / MANIFEST_NAME).is_file():
+        made = out / SETTINGS_NAME
+        wanted = json.loads(json.dumps(dict(_SETTING_DEFAULTS, **{k: v for k, v in settings.items()
+                                                                   if k in _SETTING_DEFAULTS})))
+        if made.is_file() and json.loads(made.read_text()) == wanted:
+            return False
+        print(f"{out} holds a dataset made with other settings; generating it again with {wanted}")
+        settings = dict(settings, overwrite=True)
+    generate_dataset(out, **settings)
+    return True
 
 
 def generate_dataset(out: Union[str, Path], scenes: int = 4, views: int = 4, frames: int = 300,
@@ -131,6 +152,11 @@ def generate_dataset(out: Union[str, Path], scenes: int = 4, views: int = 4, fra
                           people=len(scene.world.people), walk_radius_m=scene.world.radius, **motion_info)
         write_preview(out / name, view_names, frames // 2)
         specs[name] = SceneSpec(name=name, dir=name, splits={"train": (0, n_train), "test": (n_train, frames)})
+    settings = dict(scenes=scenes, views=views, frames=frames, people=list(people), size=list(size), seed=seed,
+                    det_noise=det_noise, train_fraction=train_fraction, min_visibility=min_visibility, fps=fps,
+                    jpeg_quality=jpeg_quality, camera_motion=camera_motion)
+    with atomic_open(out / SETTINGS_NAME, "w") as f:
+        json.dump(settings, f, indent=1)
     write_manifest(out / MANIFEST_NAME, Manifest(name=MANIFEST_TITLE, scenes=specs))  # written last
     (out / INCOMPLETE).unlink()
     return {"root": str(out), "scenes": scenes, "views": views, "frames": frames,
@@ -166,6 +192,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=1, help="processes (output does not depend on it)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier synthetic dataset in --out")
     return p.parse_args(argv)
+
+
+_SETTING_DEFAULTS = {k: (list(p.default) if isinstance(p.default, tuple) else p.default)
+                     for k, p in inspect.signature(generate_dataset).parameters.items()
+                     if k not in ("out", "workers", "overwrite", "progress")}
 
 
 def main(args: argparse.Namespace) -> None:

@@ -21,7 +21,7 @@ from datasets.synth_moving_background import MovingBackground
 from datasets.synth_render import ViewRenderer
 from datasets.synth_scene import Scene, make_scene, write_view
 from datasets.synth_world import World, make_world
-from datasets.synthetic import generate_dataset, parse_args
+from datasets.synthetic import ensure_dataset, generate_dataset, parse_args
 from loader.layout import DatasetLayout
 from loader.mot import read_mot
 
@@ -65,6 +65,7 @@ def test_static_cameras_write_the_same_bytes_as_before(tmp_path):
     generate_dataset(tmp_path / "zero", camera_motion=0.0, **args)
     digest = _digest(tmp_path / "default")
     assert _digest(tmp_path / "zero") == digest
+    del digest["synthetic.json"]  # the settings file came later; every file of before is unchanged
     assert _combined({k: v for k, v in digest.items() if k.endswith((".txt", ".json", ".yaml"))}) == STATIC_TEXT_SHA
     assert _combined(digest) == STATIC_ALL_SHA
 
@@ -89,7 +90,7 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
     generate_dataset(tmp_path / "b", seed=7, **args)
     generate_dataset(tmp_path / "c", seed=8, **args)
     a, b, c = (_digest(tmp_path / k) for k in "abc")
-    assert a == b and len(a) == 2 * (6 + 2) + 3  # images, gt, det per view; calibration, preview, manifest
+    assert a == b and len(a) == 2 * (6 + 2) + 4  # images, gt, det per view; calibration, preview, manifest, settings
     assert a.keys() == c.keys()
     differ = [k for k in a if a[k] != c[k]]
     assert "1/1/images/0.jpg" in differ and "1/1/gt_det/gt.txt" in differ
@@ -367,3 +368,20 @@ def test_output_folder_is_never_mixed_or_wrongly_deleted(tmp_path):
     with pytest.raises(FileExistsError):
         generate_dataset(tmp_path / "other", views=1, overwrite=True, **args)
     assert (tmp_path / "other" / "notes.txt").read_text() == "keep me"
+
+
+def test_ensure_dataset_reuses_same_settings_and_replaces_others(tmp_path, capsys):
+    args = dict(scenes=1, views=2, frames=5, people=(3, 4), size=(96, 64), seed=11, progress=False)
+    out = tmp_path / "d"
+    assert ensure_dataset(out, **args)
+    assert json.loads((out / "synthetic.json").read_text())["people"] == [3, 4]
+    first = _digest(out)
+    assert not ensure_dataset(out, workers=2, **args)  # same settings: nothing written
+    assert _digest(out) == first
+    capsys.readouterr()
+    assert ensure_dataset(out, **dict(args, seed=12))  # other settings: replaced, with a message
+    assert "other settings" in capsys.readouterr().out and _digest(out) != first
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "dataset.yaml").write_text("name: mine\nscenes:\n  '1': {train: [0, 3], test: [3, 5]}\n")
+    with pytest.raises(FileExistsError, match="no synthetic dataset"):  # never deletes a foreign dataset
+        ensure_dataset(tmp_path / "mine", **args)
