@@ -35,3 +35,18 @@ def format_report(report: EvalReport) -> str:
     rows = {name: report.scene_metrics(name) for name in report.scenes}
     rows["Overall"] = report.overall_metrics()
     return format_rows(rows)
+
+
+def markdown_rows(rows: Mapping[str, Mapping], columns: Sequence[str], label: str = "Setting",
+                  extra: Mapping[str, Mapping[str, str]] = None) -> str:
+    """A Markdown table of ``{row name: {metric: value}}``; ``extra[row][column]`` adds ready-made
+    text columns (e.g. wall time) after the metrics."""
+    extra = extra or {}
+    extra_cols = list(dict.fromkeys(c for cells in extra.values() for c in cells))
+    lines = ["| " + " | ".join([label, *columns, *extra_cols]) + " |",
+             "|" + "---|" + "---:|" * (len(columns) + len(extra_cols))]
+    for name, values in rows.items():
+        cells = [format_value(c, values.get(c)) for c in columns]
+        cells += [extra.get(name, {}).get(c, "") for c in extra_cols]
+        lines.append("| " + " | ".join([str(name), *cells]) + " |")
+    return "\n".join(lines)

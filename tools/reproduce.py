@@ -1,0 +1,216 @@
+"""``make reproduce``: the paper's kind of tables on a larger synthetic dataset, every row a real run.
+
+    python -m tools.reproduce [--out runs/reproduce] [--profile auto|cpu|gpu] [--force]
+
+1. Method: untrained features, then the self-supervised losses alone and combined, each trained
+   from the same starting weights with the same schedule and tracked with the paper's tracker
+   (and once more with the tracklet association, from the same cached features).
+2. Tracker: the model trained with all three losses, tracked per view only, with cross-view
+   association but no re-matching, with re-matching every 10 and every 30 frames, and with this
+   codebase's tracklet association.
+
+Profiles: ``cpu`` trains the demo's small model (``configs/demo.yaml``: ResNet-18, 64x32 crops,
+random init) and says that the paper-setting rows need a GPU; ``gpu`` uses the paper setting
+(``configs/paper.yaml``: ResNet-50, 224x224, ImageNet weights when they are in the local torch
+cache, else random init, which the table says) with a batch of several samples. ``auto`` picks
+``gpu`` when CUDA is available.
+
+Each row lives in ``OUT/<profile>/<group>/<row>/`` (``config.yaml``, ``train/``, ``test/``,
+``row.json``); a row whose ``row.json`` was made with the same configuration and dataset is
+reused unless ``--force``. The tables go to ``OUT/<profile>/tables.md`` and ``tables.json``
+with the dataset, seed, config and wall time of every row.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+import train
+from config import Config, apply_dict, config_to_dict, load_config, save_config
+from datasets.synthetic import ensure_dataset
+from loader.atomic import atomic_open
+from metrics.table import markdown_rows
+from models.embedding import imagenet_weights_path
+from tools.runs import track_and_score
+
+COLUMNS = ("MOTA", "IDF1", "MVIDP", "MVIDR", "MVIDF1", "MVMA", "CVIDF1", "CVMA")
+# the larger synthetic dataset of the tables (the demo's is 4 scenes x 400 frames, seed 0)
+DATASET = dict(scenes=6, views=4, frames=400, seed=1, camera_motion=0.3, train_fraction=0.5)
+
+OFF = 0.0
+# (row name, loss weights); None: no training (the starting weights)
+METHOD_ROWS = (
+    ("untrained features", None),
+    ("self-similarity only", dict(self_weight=1.0, pairwise_weight=OFF, triplewise_weight=OFF)),
+    ("symmetric only", dict(self_weight=OFF, pairwise_weight=1.0, triplewise_weight=OFF)),
+    ("transitive only", dict(self_weight=OFF, pairwise_weight=OFF, triplewise_weight=1.0)),
+    ("symmetric + transitive (released code)", dict(self_weight=OFF, pairwise_weight=1.0, triplewise_weight=1.0)),
+    ("all three (paper)", dict(self_weight=1.0, pairwise_weight=1.0, triplewise_weight=1.0)),
+)
+FULL_MODEL = "all three (paper)"
+# (row name, track.* changes), all with the FULL_MODEL features
+TRACKER_ROWS = (
+    ("per-view tracking only", dict(association="none")),
+    ("cross-view association, no re-matching", dict(association="release", renew_interval=0)),
+    ("re-matching every 10 frames", dict(association="release", renew_interval=10)),
+    ("re-matching every 30 frames (paper)", dict(association="release", renew_interval=30)),
+    ("tracklet association (this codebase)", dict(association="tracklet")),
+)
+PROFILES = {
+    "cpu": dict(config="configs/demo.yaml", note="the demo's small model (ResNet-18, 64x32 crops, random "
+                "init, 400 steps of 4 samples); the paper setting (ResNet-50, 224x224) needs a GPU",
+                train=dict(device="cpu", max_steps=400, batch_size=4)),
+    "gpu": dict(config="configs/paper.yaml", note="the paper setting (ResNet-50, 224x224 crops), "
+                "300 steps of 8 samples", train=dict(device="cuda", max_steps=300, batch_size=8, val_interval=100,
+                                                      ckpt_interval=100, log_interval=25)),
+}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=Path("runs/reproduce"))
+    p.add_argument("--data", type=Path, default=Path("data/reproduce"), help="synthetic dataset folder (made once)")
+    p.add_argument("--profile", choices=["auto", "cpu", "gpu"], default="auto")
+    p.add_argument("--force", action="store_true", help="re-run rows that already have results")
+    p.add_argument("--group", choices=["method", "tracker"], action="append",
+                   help="only this table (repeatable; default: both)")
+    return p.parse_args(argv)
+
+
+def pick_profile(name: str, cuda: bool) -> str:
+    """``auto`` is ``gpu`` where CUDA is available; ``gpu`` without CUDA is an error."""
+    if name == "auto":
+        return "gpu" if cuda else "cpu"
+    if name == "gpu" and not cuda:
+        raise SystemExit("--profile gpu needs CUDA; on this machine use --profile cpu")
+    return name
+
+
+def base_config(profile: str, data_root: Path, out: Path) -> tuple:
+    """``(config, note)`` of a profile: its YAML file, the synthetic dataset, the profile's
+    training changes and the tracker of the paper (released association rules)."""
+    spec = PROFILES[profile]
+    cfg = load_config(spec["config"])
+    note = spec["note"]
+    weights = cfg.model.weights
+    if profile == "gpu" and weights == "imagenet" and not imagenet_weights_path(cfg.model.backbone).is_file():
+        weights = "none"
+        note += f"; random init: no ImageNet weights at {imagenet_weights_path(cfg.model.backbone)}"
+    cfg = apply_dict(cfg, {"data": {"root": str(data_root), "manifest": None, "num_workers": 2 if profile == "cpu" else 8},
+                           "model": {"weights": weights}, "train": {**spec["train"], "out_dir": str(out)},
+                           "track": {"association": "release"}}, source=f"profile {profile}")
+    return cfg, note
+
+
+def fingerprint(cfg: Config, checkpoint: str) -> str:
+    """Identifies a row's inputs: its config, the dataset and the checkpoint's content."""
+    if Path(checkpoint).is_file():
+        checkpoint = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
+    text = json.dumps([config_to_dict(replace(cfg, train=replace(cfg.train, out_dir=""))), DATASET, checkpoint],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_").replace("__", "_")
+
+
+def run_row(cfg: Config, row_dir: Path, loss_weights, force: bool, features_from: Path = None,
+            checkpoint: str = None, track_changes=None) -> dict:
+    """Train (when ``loss_weights`` is given), track and score one row; reuse a finished row."""
+    if loss_weights is not None:
+        cfg = replace(cfg, loss=replace(cfg.loss, **loss_weights),
+                      train=replace(cfg.train, out_dir=str(row_dir / "train")))
+        checkpoint = str(row_dir / "train" / "best.pt")
+    if track_changes:
+        cfg = replace(cfg, track=replace(cfg.track, **track_changes))
+    checkpoint = checkpoint or "init"
+    key = fingerprint(cfg, checkpoint if loss_weights is None else "trained")
+    record_path = row_dir / "row.json"
+    if record_path.is_file() and not force:
+        record = json.loads(record_path.read_text())
+        if record.get("fingerprint") == key:
+            print(f"reusing {record_path} (same config and dataset; --force re-runs it)")
+            return record
+    t0 = time.perf_counter()
+    save_config(cfg, row_dir / "config.yaml")
+    if loss_weights is not None:
+        train.main(cfg)
+    t1 = time.perf_counter()
+    report = track_and_score(cfg, checkpoint, row_dir / "test", features_from)
+    t2 = time.perf_counter()
+    record = {"fingerprint": key, "config": str(row_dir / "config.yaml"), "checkpoint": checkpoint,
+              "train_s": t1 - t0, "track_s": t2 - t1, "wall_s": t2 - t0,
+              "metrics": report.to_json()["overall"]}
+    with atomic_open(record_path, "w") as f:
+        json.dump(record, f, indent=1)
+    return record
+
+
+def write_tables(out: Path, profile: str, note: str, cfg: Config, tables: dict, started: float) -> str:
+    d = DATASET
+    lines = [f"# Reproduction tables ({profile} profile)", "",
+             f"Dataset: synthetic, {d['scenes']} scenes x {d['views']} views x {d['frames']} frames, seed {d['seed']}, "
+             f"hand-held camera motion level {d['camera_motion']}, last {1 - d['train_fraction']:.0%} of each scene "
+             f"held out for testing (`{cfg.data.root}`).",
+             f"Model: {note}. Base config: `{PROFILES[profile]['config']}`; each row's full config is its "
+             f"`config.yaml` below. Metrics: official MvMHAT evaluation (percent) on the test frames.", ""]
+    titles = {"method": "Method (tracker: the paper's, released association, re-matching every 30 frames)",
+              "method_tracklet": "Method, tracked with this codebase's tracklet association",
+              "tracker": f"Tracker (features: {FULL_MODEL})"}
+    for group, rows in tables.items():
+        extra = {name: {"train (s)": f"{r['train_s']:.0f}", "wall (s)": f"{r['wall_s']:.0f}",
+                        "config": f"`{r['config']}`"} for name, r in rows.items()}
+        lines += [f"## {titles[group]}", "",
+                  markdown_rows({n: r["metrics"] for n, r in rows.items()}, COLUMNS, "Setting", extra), ""]
+    lines.append(f"Total wall time of this invocation: {time.perf_counter() - started:.0f} s "
+                 f"(reused rows count their original time in their own row).")
+    md = "\n".join(lines) + "\n"
+    with atomic_open(out / "tables.md", "w") as f:
+        f.write(md)
+    with atomic_open(out / "tables.json", "w") as f:
+        json.dump({"profile": profile, "note": note, "dataset": DATASET, "data_root": str(cfg.data.root),
+                   "tables": tables}, f, indent=1)
+    return md
+
+
+def main(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    profile = pick_profile(args.profile, torch.cuda.is_available())
+    if profile == "cpu":
+        print("CPU profile: the paper-setting rows (ResNet-50, 224x224 crops) need a GPU and are skipped; "
+              "the tables use the demo's small model. Run on a CUDA machine for them.")
+    ensure_dataset(args.data, workers=min(8, os.cpu_count() or 1), **DATASET)
+    out = args.out / profile
+    cfg, note = base_config(profile, args.data, out)
+    groups = args.group or ["method", "tracker"]
+    # the tracker table needs the full model's row; --force re-runs only the groups asked for
+    wanted = METHOD_ROWS if "method" in groups else [r for r in METHOD_ROWS if r[0] == FULL_MODEL]
+    tables = {"method": {name: run_row(cfg, out / "method" / slug(name), weights, args.force and "method" in groups)
+                         for name, weights in wanted}}
+    if "method" in groups:  # the same features once more, with this codebase's association
+        tables["method_tracklet"] = {
+            name: run_row(cfg, out / "method_tracklet" / slug(name), None, args.force,
+                          out / "method" / slug(name) / "test", row["checkpoint"], dict(association="tracklet"))
+            for name, row in tables["method"].items()}
+    if "tracker" in groups:
+        full = out / "method" / slug(FULL_MODEL)
+        checkpoint = tables["method"][FULL_MODEL]["checkpoint"]
+        tables["tracker"] = {name: run_row(cfg, out / "tracker" / slug(name), None, args.force, full / "test",
+                                           checkpoint, changes) for name, changes in TRACKER_ROWS}
+        if "method" not in groups:
+            del tables["method"]
+    print(write_tables(out, profile, note, cfg, tables, started))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(parse_args()))

@@ -1,0 +1,44 @@
+"""Shared steps of the demo and the reproduction: track a split with a checkpoint and score it."""
+from __future__ import annotations
+
+import math
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import Optional
+
+import inference
+from config import Config
+from metrics.evaluate import EvalReport, evaluate
+from metrics.inputs import load_scenes, scenes_from_layout
+
+
+def track_and_score(cfg: Config, checkpoint, out: Path, features_from: Optional[Path] = None,
+                    **track_changes) -> EvalReport:
+    """Track the test split into ``out`` (see :func:`track`) and evaluate it with the official metrics."""
+    track(cfg, checkpoint, out, features_from, **track_changes)
+    data, _ = load_scenes(scenes_from_layout(cfg.data.root, out))
+    return evaluate(data)
+
+
+def track(cfg: Config, checkpoint, out: Path, features_from: Optional[Path] = None, extra_args=(),
+          **track_changes) -> dict:
+    """Run inference on the test split into ``out``; returns its ``run.json`` record.
+
+    ``features_from``: an earlier run's folder whose cached features (same checkpoint and boxes)
+    are reused, so only the tracker runs. ``extra_args``: more inference.py arguments.
+    ``track_changes``: ``track.*`` fields to change.
+    """
+    if track_changes:
+        cfg = replace(cfg, track=replace(cfg.track, **track_changes))
+    argv = ["--checkpoint", str(checkpoint), "--out", str(out), *extra_args]
+    if features_from is not None:
+        if Path(features_from).resolve() != Path(out).resolve():
+            shutil.copytree(Path(features_from) / "features", Path(out) / "features", dirs_exist_ok=True)
+        argv.append("--reuse-features")
+    return inference.main(cfg, inference.parse_args(argv)[0])
+
+
+def f1_or_zero(value) -> float:
+    """Metric value for a comparison: None/NaN (an F1 with precision = recall = 0) is 0."""
+    return 0.0 if value is None or math.isnan(value) else float(value)
