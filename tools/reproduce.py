@@ -155,6 +155,12 @@ def run_row(cfg: Config, row_dir: Path, loss_weights, force: bool, features_from
     return record
 
 
+def machine(profile: str) -> str:
+    if profile == "gpu":
+        return torch.cuda.get_device_name(0)
+    return f"CPU, {torch.get_num_threads()} threads"
+
+
 def write_tables(out: Path, profile: str, note: str, cfg: Config, tables: dict, started: float) -> str:
     d = DATASET
     lines = [f"# Reproduction tables ({profile} profile)", "",
@@ -162,7 +168,8 @@ def write_tables(out: Path, profile: str, note: str, cfg: Config, tables: dict, 
              f"hand-held camera motion level {d['camera_motion']}, last {1 - d['train_fraction']:.0%} of each scene "
              f"held out for testing (`{cfg.data.root}`).",
              f"Model: {note}. Base config: `{PROFILES[profile]['config']}`; each row's full config is its "
-             f"`config.yaml` below. Metrics: official MvMHAT evaluation (percent) on the test frames.", ""]
+             f"`config.yaml` below. Metrics: official MvMHAT evaluation (percent) on the test frames.",
+             f"Machine: {machine(profile)}.", ""]
     titles = {"method": "Method (tracker: the paper's, released association, re-matching every 30 frames)",
               "method_tracklet": "Method, tracked with this codebase's tracklet association",
               "tracker": f"Tracker (features: {FULL_MODEL})"}
@@ -177,8 +184,8 @@ def write_tables(out: Path, profile: str, note: str, cfg: Config, tables: dict, 
     with atomic_open(out / "tables.md", "w") as f:
         f.write(md)
     with atomic_open(out / "tables.json", "w") as f:
-        json.dump({"profile": profile, "note": note, "dataset": DATASET, "data_root": str(cfg.data.root),
-                   "tables": tables}, f, indent=1)
+        json.dump({"profile": profile, "note": note, "machine": machine(profile), "dataset": DATASET,
+                   "data_root": str(cfg.data.root), "tables": tables}, f, indent=1)
     return md
 
 
@@ -192,25 +199,31 @@ def main(args: argparse.Namespace) -> int:
     out = args.out / profile
     cfg, note = base_config(profile, args.data, out)
     groups = args.group or ["method", "tracker"]
+    tables: dict = {}
+    md = ""
+
+    def add(group: str, name: str, record: dict) -> None:
+        """Record a row and rewrite the tables, so that a stopped run keeps what it finished."""
+        nonlocal md
+        tables.setdefault(group, {})[name] = record
+        md = write_tables(out, profile, note, cfg, {g: rows for g, rows in tables.items()
+                                                    if g != "method" or "method" in groups}, started)
+
     # the tracker table needs the full model's row; --force re-runs only the groups asked for
-    wanted = METHOD_ROWS if "method" in groups else [r for r in METHOD_ROWS if r[0] == FULL_MODEL]
-    tables = {"method": {name: run_row(cfg, out / "method" / slug(name), weights, args.force and "method" in groups)
-                         for name, weights in wanted}}
+    for name, weights in (METHOD_ROWS if "method" in groups else [r for r in METHOD_ROWS if r[0] == FULL_MODEL]):
+        add("method", name, run_row(cfg, out / "method" / slug(name), weights, args.force and "method" in groups))
     if "method" in groups:  # the same features once more, with this codebase's association
-        tables["method_tracklet"] = {
-            name: run_row(cfg, out / "method_tracklet" / slug(name), None, args.force,
-                          out / "method" / slug(name) / "test", row["checkpoint"], dict(association="tracklet"))
-            for name, row in tables["method"].items()}
+        for name, row in list(tables["method"].items()):
+            add("method_tracklet", name, run_row(cfg, out / "method_tracklet" / slug(name), None, args.force,
+                                                 out / "method" / slug(name) / "test", row["checkpoint"],
+                                                 dict(association="tracklet")))
     if "tracker" in groups:
         full = out / "method" / slug(FULL_MODEL)
-        checkpoint = tables["method"][FULL_MODEL]["checkpoint"]
-        tables["tracker"] = {name: run_row(cfg, out / "tracker" / slug(name), None, args.force, full / "test",
-                                           checkpoint, changes) for name, changes in TRACKER_ROWS}
-        if "method" not in groups:
-            del tables["method"]
-    print(write_tables(out, profile, note, cfg, tables, started))
+        for name, changes in TRACKER_ROWS:
+            add("tracker", name, run_row(cfg, out / "tracker" / slug(name), None, args.force, full / "test",
+                                         tables["method"][FULL_MODEL]["checkpoint"], changes))
+    print(md)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main(parse_args()))
