@@ -47,24 +47,25 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_known_args(argv)
 
 
-def bar_chart(reports: dict, out_png: Path) -> None:
+def bar_chart(reports: dict, out_png: Path, label=str) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
     scenes = list(next(iter(reports.values())).scenes)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     width = 0.8 / len(reports)
     for ax, metric in zip(axes, ("IDF1", "MVIDF1")):
         for i, (name, report) in enumerate(reports.items()):
-            values = [100 * (report.scene_metrics(s)[metric] or 0.0) for s in scenes]
-            ax.bar(np.arange(len(scenes)) + i * width, values, width, label=name)
+            values = [100 * f1_or_zero(report.scene_metrics(s)[metric]) for s in scenes]  # undefined: 0
+            ax.bar(np.arange(len(scenes)) + i * width, values, width, label=label(name))
         ax.set(title=metric, xticks=np.arange(len(scenes)) + width * (len(reports) - 1) / 2,
                xticklabels=[f"scene {s}" for s in scenes], ylim=(0, 100))
     axes[0].set_ylabel("%")
-    axes[0].legend(loc="lower left")
-    fig.tight_layout()
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=len(reports), frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     with atomic_path(out_png) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
@@ -92,17 +93,17 @@ def main(args: argparse.Namespace, overrides) -> int:
     mosaics = sorted((out / "render" / "render").glob("*_mosaic_*.png"))
     if mosaics:
         shutil.copyfile(mosaics[len(mosaics) // 2], out / "mosaic.png")
-    bar_chart(reports, out / "per_scene.png")
+    def label(name: str) -> str:
+        return f"{name}, {cfg.track.association} association" if name in ("trained", "untrained") else name
 
-    rows = {name: r.overall_metrics() for name, r in reports.items()}
-    rows = {(f"{k}, {cfg.track.association} association" if k in ("trained", "untrained") else k): v
-            for k, v in rows.items()}
+    bar_chart(reports, out / "per_scene.png", label)
+    rows = {label(name): r.overall_metrics() for name, r in reports.items()}
     trained, untrained = (reports[k].overall_metrics() for k in ("trained", "untrained"))
     gains = {m: f1_or_zero(trained[m]) - f1_or_zero(untrained[m]) for m in BAR}
     passed = all(gains[m] >= BAR[m] for m in BAR)
     table = format_rows(rows, COLUMNS, label="Features")
     per_scene = "\n\n".join(
-        f"{name}:\n" + format_rows({**{s: r.scene_metrics(s) for s in r.scenes}, "Overall": r.overall_metrics()},
+        f"{label(name)}:\n" + format_rows({**{s: r.scene_metrics(s) for s in r.scenes}, "Overall": r.overall_metrics()},
                                    COLUMNS) for name, r in reports.items())
     timing = {"data_s": t_data - t0, "train_s": t_train - t_data, "total_s": time.perf_counter() - t0}
     md = (f"# Demo: trained vs untrained features ({cfg.model.backbone}, {cfg.data.crop_height}x"
