@@ -15,7 +15,7 @@ def format_value(name: str, value) -> str:
         return "-"
     if name in COUNT_METRICS:
         return str(int(value))
-    return f"{100.0 * value:.1f}"
+    return f"{round(100.0 * value, 1) + 0.0:.1f}"  # + 0.0: a tiny negative prints as 0.0, not -0.0
 
 
 def format_rows(rows: Mapping[str, Mapping], columns: Sequence[str] = METRICS, label: str = "Scene") -> str:
