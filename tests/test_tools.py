@@ -54,6 +54,9 @@ def test_reproduce_tables_and_row_reuse(tmp_path, tiny_reproduction, capsys):
     # the transitive-only row trained with the other weights switched off
     saved = (out / "method" / "transitive_only" / "config.yaml").read_text()
     assert "self_weight: 0.0" in saved and "pairwise_weight: 0.0" in saved and "triplewise_weight: 1.0" in saved
+    assert method["transitive only"]["change"] == "--loss.self_weight=0.0 --loss.pairwise_weight=0.0"
+    assert tables["tables"]["method_tracklet"]["all three (paper)"]["change"] == "--track.association=tracklet"
+    assert tracker["per-view tracking only"]["change"] == "--track.association=none"
     md = (out / "tables.md").read_text()
     assert "seed 3" in md and all(name in md for name in method) and "wall (s)" in md
     # a second run reuses every row; --force runs them again

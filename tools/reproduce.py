@@ -119,6 +119,11 @@ def fingerprint(cfg: Config, checkpoint: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def options(section: str, changes: dict) -> str:
+    """``changes`` as command-line overrides (``-`` when there are none)."""
+    return " ".join(f"--{section}.{k}={v}" for k, v in changes.items()) or "-"
+
+
 def slug(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_").replace("__", "_")
 
@@ -167,14 +172,15 @@ def write_tables(out: Path, profile: str, note: str, cfg: Config, tables: dict, 
              f"Dataset: synthetic, {d['scenes']} scenes x {d['views']} views x {d['frames']} frames, seed {d['seed']}, "
              f"hand-held camera motion level {d['camera_motion']}, last {1 - d['train_fraction']:.0%} of each scene "
              f"held out for testing (`{cfg.data.root}`).",
-             f"Model: {note}. Base config: `{PROFILES[profile]['config']}`; each row's full config is its "
-             f"`config.yaml` below. Metrics: official MvMHAT evaluation (percent) on the test frames.",
+             f"Model: {note}. Base config: `{PROFILES[profile]['config']}` with the profile's changes "
+             f"(data, training length, the paper's released association); each row's change to it is listed "
+             f"and its full config is its `config.yaml`. Metrics: official MvMHAT evaluation (percent) on the test frames.",
              f"Machine: {machine(profile)}.", ""]
     titles = {"method": "Method (tracker: the paper's, released association, re-matching every 30 frames)",
               "method_tracklet": "Method, tracked with this codebase's tracklet association",
               "tracker": f"Tracker (features: {FULL_MODEL})"}
     for group, rows in tables.items():
-        extra = {name: {"train (s)": f"{r['train_s']:.0f}", "wall (s)": f"{r['wall_s']:.0f}",
+        extra = {name: {"change": r["change"], "train (s)": f"{r['train_s']:.0f}", "wall (s)": f"{r['wall_s']:.0f}",
                         "config": f"`{r['config']}`"} for name, r in rows.items()}
         lines += [f"## {titles[group]}", "",
                   markdown_rows({n: r["metrics"] for n, r in rows.items()}, COLUMNS, "Setting", extra), ""]
@@ -202,28 +208,33 @@ def main(args: argparse.Namespace) -> int:
     tables: dict = {}
     md = ""
 
-    def add(group: str, name: str, record: dict) -> None:
+    def add(group: str, name: str, record: dict, change: str) -> None:
         """Record a row and rewrite the tables, so that a stopped run keeps what it finished."""
         nonlocal md
-        tables.setdefault(group, {})[name] = record
+        tables.setdefault(group, {})[name] = dict(record, change=change)
         md = write_tables(out, profile, note, cfg, {g: rows for g, rows in tables.items()
                                                     if g != "method" or "method" in groups}, started)
 
     # the tracker table needs the full model's row; --force re-runs only the groups asked for
     for name, weights in (METHOD_ROWS if "method" in groups else [r for r in METHOD_ROWS if r[0] == FULL_MODEL]):
-        add("method", name, run_row(cfg, out / "method" / slug(name), weights, args.force and "method" in groups))
+        change = ("no training (`--checkpoint init`)" if weights is None else
+                  options("loss", {k: v for k, v in weights.items() if v != 1.0}))
+        add("method", name, run_row(cfg, out / "method" / slug(name), weights, args.force and "method" in groups),
+            change)
     if "method" in groups:  # the same features once more, with this codebase's association
+        tracklet = dict(association="tracklet")
         for name, row in list(tables["method"].items()):
             add("method_tracklet", name, run_row(cfg, out / "method_tracklet" / slug(name), None, args.force,
-                                                 out / "method" / slug(name) / "test", row["checkpoint"],
-                                                 dict(association="tracklet")))
+                                                 out / "method" / slug(name) / "test", row["checkpoint"], tracklet),
+                f"{row['change']} {options('track', tracklet)}".replace("- ", ""))
     if "tracker" in groups:
         full = out / "method" / slug(FULL_MODEL)
         for name, changes in TRACKER_ROWS:
             add("tracker", name, run_row(cfg, out / "tracker" / slug(name), None, args.force, full / "test",
-                                         tables["method"][FULL_MODEL]["checkpoint"], changes))
+                                         tables["method"][FULL_MODEL]["checkpoint"], changes), options("track", changes))
     print(md)
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main(parse_args()))
