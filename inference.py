@@ -41,7 +41,8 @@ def parse_args(argv=None) -> tuple:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 epilog="Any config field can be overridden as --section.key=value.")
     p.add_argument("--config", default=None, help="YAML config (data.*, track.*, train.device)")
-    p.add_argument("--checkpoint", required=True, help="checkpoint (.pt) from train.py, 'none' (random weights) or 'init' (model.weights)")
+    p.add_argument("--checkpoint", required=True,
+                   help="checkpoint (.pt) from train.py, 'none' (random weights) or 'init' (model.weights)")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--split", default="test", help="manifest split to track (default: test)")
     p.add_argument("--boxes", choices=["det", "gt"], default=None, help="boxes to track (default: track.boxes)")
@@ -61,6 +62,8 @@ def load_model(cfg: Config, checkpoint: str) -> tuple:
         weights = "none" if checkpoint == "none" else m.weights
         model = build_model(m.backbone, m.head, m.embed_dim, weights)
         desc = {**config_to_dict(cfg)["model"], "weights": str(weights)}
+        if Path(weights).is_file():  # cached features must follow the file's content, not its name
+            desc["weights_sha256"] = hashlib.sha256(Path(weights).read_bytes()).hexdigest()
         return model, desc, (cfg.data.crop_height, cfg.data.crop_width), f"untrained-{weights}-seed{cfg.train.seed}"
     state = load_checkpoint(checkpoint)
     try:

@@ -84,6 +84,9 @@ def ensure_dataset(out: Union[str, Path], **settings) -> bool:
             return False
         print(f"{out} holds a dataset made with other settings; generating it again with {wanted}")
         settings = dict(settings, overwrite=True)
+    elif (out / INCOMPLETE).is_file():
+        print(f"{out} holds an interrupted generation; generating it again")
+        settings = dict(settings, overwrite=True)
     generate_dataset(out, **settings)
     return True
 

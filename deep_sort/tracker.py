@@ -40,7 +40,8 @@ class Tracker:
     confirmed track survives without updates (also the cascade depth). ``n_init``: hits needed
     to confirm a track. ``reid_after``: confirmed tracks missed for at least this many frames
     that neither stage matched may still take a detection left over, on appearance alone (no
-    Kalman gate; the metric's threshold still applies); 0 = off, as in Deep SORT. Hand-held
+    Kalman gate; the metric's threshold still applies); 0 = off, as in Deep SORT. With it on, a
+    track updated by a detection outside its Kalman gate restarts its motion state there. Hand-held
     cameras move every box at once, which breaks the motion gate; this stage re-finds people by
     appearance. ``exact_costs``: compute every appearance distance of the cascade instead of only
     those the matching depends on (same matches, slower; for checks).
@@ -150,7 +151,8 @@ class Tracker:
             cost = self.metric.distance(features, [tracks[i].track_id for i in lost])  # (L, M')
             matches_c, _, unmatched_dets = la.min_cost_matching(
                 cost, self.metric.matching_threshold, lost, unmatched_dets)
-            unmatched = [i for i in unmatched if i not in {i for i, _ in matches_c}]
+            found = {i for i, _ in matches_c}
+            unmatched = [i for i in unmatched if i not in found]
         return TemporalMatches(
             matches=[(tracks[i].track_id, d) for i, d in matches_a + matches_b + matches_c],
             unmatched_tracks=[tracks[i].track_id for i in sorted(unmatched)],

@@ -381,6 +381,9 @@ def test_ensure_dataset_reuses_same_settings_and_replaces_others(tmp_path, capsy
     capsys.readouterr()
     assert ensure_dataset(out, **dict(args, seed=12))  # other settings: replaced, with a message
     assert "other settings" in capsys.readouterr().out and _digest(out) != first
+    (out / "dataset.yaml").unlink()  # as if a generation had been interrupted
+    (out / ".synthetic-incomplete").touch()
+    assert ensure_dataset(out, **args) and _digest(out) == first
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "dataset.yaml").write_text("name: mine\nscenes:\n  '1': {train: [0, 3], test: [3, 5]}\n")
     with pytest.raises(FileExistsError, match="no synthetic dataset"):  # never deletes a foreign dataset
