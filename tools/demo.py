@@ -3,9 +3,10 @@
     python -m tools.demo [--config configs/demo.yaml] [--scenes 4 --views 4 --frames 400 --seed 0]
                          [--section.key=value ...]
 
-Generates the synthetic dataset (again only when its settings change), trains with ``configs/demo.yaml``, tracks the held-out
-test frames with the trained model and with the same architecture's random weights, evaluates
-both with the official metrics and writes into ``train.out_dir``: the checkpoints,
+Generates the synthetic dataset (again only when its settings change), trains with
+``configs/demo.yaml``, tracks the held-out test frames with the trained model and with the same
+architecture's random weights, evaluates both with the official metrics and writes into
+``train.out_dir``: the checkpoints,
 ``metrics.jsonl``, ``loss.png``, ``tables.md``/``tables.json``, ``per_scene.png`` (IDF1 and
 MVIDF1 per scene) and ``mosaic.png`` (a tracked frame of every view). The trained model must
 beat the untrained one by at least 10 points of MVIDF1 and 5 points of IDF1; the exit status
@@ -111,7 +112,8 @@ def main(args: argparse.Namespace, overrides) -> int:
           f"{per_scene}\n```\n\nGain of the trained model (an F1 undefined because precision and recall "
           f"are 0 counts as 0): "
           + ", ".join(f"{m} {100 * g:+.1f} points (bar {100 * BAR[m]:+.0f})" for m, g in gains.items())
-          + f" -> {'PASS' if passed else 'FAIL'}\n\nTimes: " + ", ".join(f"{k} {v:.0f}" for k, v in timing.items()) + "\n")
+          + f" -> {'PASS' if passed else 'FAIL'}\n\nTimes (s): "
+          + ", ".join(f"{k} {v:.0f}" for k, v in timing.items()) + "\n")
     with atomic_open(out / "tables.md", "w") as f:
         f.write(md)
     with atomic_open(out / "tables.json", "w") as f:

@@ -104,7 +104,8 @@ def base_config(profile: str, data_root: Path, out: Path) -> tuple:
     if profile == "gpu" and weights == "imagenet" and not imagenet_weights_path(cfg.model.backbone).is_file():
         weights = "none"
         note += f"; random init: no ImageNet weights at {imagenet_weights_path(cfg.model.backbone)}"
-    cfg = apply_dict(cfg, {"data": {"root": str(data_root), "manifest": None, "num_workers": 2 if profile == "cpu" else 8},
+    workers = 2 if profile == "cpu" else 8
+    cfg = apply_dict(cfg, {"data": {"root": str(data_root), "manifest": None, "num_workers": workers},
                            "model": {"weights": weights}, "train": {**spec["train"], "out_dir": str(out)},
                            "track": {"association": "release"}}, source=f"profile {profile}")
     return cfg, note
@@ -174,7 +175,8 @@ def write_tables(out: Path, profile: str, note: str, cfg: Config, tables: dict, 
              f"held out for testing (`{cfg.data.root}`).",
              f"Model: {note}. Base config: `{PROFILES[profile]['config']}` with the profile's changes "
              f"(data, training length, the paper's released association); each row's change to it is listed "
-             f"and its full config is its `config.yaml`. Metrics: official MvMHAT evaluation (percent) on the test frames.",
+             f"and its full config is its `config.yaml`. Metrics: official MvMHAT evaluation (percent) on the "
+             f"test frames.",
              f"Machine: {machine(profile)}.", ""]
     titles = {"method": "Method (tracker: the paper's, released association, re-matching every 30 frames)",
               "method_tracklet": "Method, tracked with this codebase's tracklet association",
@@ -230,8 +232,9 @@ def main(args: argparse.Namespace) -> int:
     if "tracker" in groups:
         full = out / "method" / slug(FULL_MODEL)
         for name, changes in TRACKER_ROWS:
-            add("tracker", name, run_row(cfg, out / "tracker" / slug(name), None, args.force, full / "test",
-                                         tables["method"][FULL_MODEL]["checkpoint"], changes), options("track", changes))
+            row = run_row(cfg, out / "tracker" / slug(name), None, args.force, full / "test",
+                          tables["method"][FULL_MODEL]["checkpoint"], changes)
+            add("tracker", name, row, options("track", changes))
     print(md)
     return 0
 
