@@ -30,8 +30,7 @@ def tracker_params(track_cfg) -> dict:
     t = track_cfg
     budget = t.tracklet_nn_budget if t.association == "tracklet" else t.nn_budget
     return dict(association=make_association(t.association, **association_params(t)),
-                delta=t.delta, epsilon=t.epsilon, match_threshold=t.match_threshold,
-                renew_interval=t.renew_interval, max_cosine_distance=t.max_cosine_distance,
+                max_cosine_distance=t.max_cosine_distance,
                 nn_budget=budget, max_iou_distance=t.max_iou_distance, max_age=t.max_age,
                 n_init=t.n_init, output_box=t.output_box, output_max_misses=t.output_max_misses,
                 reid_after=t.reid_after)
