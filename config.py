@@ -42,6 +42,9 @@ class DataConfig:
     crop_cache: bool = True  # build/use a memory-mapped uint8 crop cache (no JPEG decode per epoch)
     cache_dir: Optional[str] = None  # where crop caches live; None = <root>/.crop_cache
     num_workers: int = 4  # DataLoader worker processes
+    box_jitter: float = 0.0  # training crops: std of random box shift and log-scale, fraction of the box (paper: 0)
+    colour_jitter: float = 0.0  # training crops: std of a random per-image log-gain per colour channel (paper: 0)
+    mirror: bool = False  # training crops: mirror half of them at random (paper: no)
 
 
 @dataclass

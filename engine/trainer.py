@@ -15,6 +15,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from tqdm import tqdm
 
+from engine.augment import CropAugment
 from engine.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from engine.distributed import DistInfo, barrier
 from engine.embed import embed_batch
@@ -41,12 +42,13 @@ class _SkipSampler(Sampler):
 
 def optimisation_step(model: torch.nn.Module, loss_fn: torch.nn.Module, optimizer: torch.optim.Optimizer,
                       scaler: torch.amp.GradScaler, images: torch.Tensor, mask: torch.Tensor,
-                      device: torch.device, amp: str = "none", channels_last: bool = False) -> dict:
+                      device: torch.device, amp: str = "none", channels_last: bool = False,
+                      augment: Optional[CropAugment] = None) -> dict:
     """One step on padded crops ``(B, K, N, 3, H, W)``: one forward pass, loss, backward, update.
 
-    Returns the loss terms, detached.
+    ``augment``: crop augmentation (:mod:`engine.augment`). Returns the loss terms, detached.
     """
-    feats = embed_batch(model, images, mask, device, amp, channels_last)
+    feats = embed_batch(model, images, mask, device, amp, channels_last, augment)
     terms = loss_fn(feats, mask.to(device))
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(terms["loss"]).backward()
@@ -59,14 +61,16 @@ class Trainer:
     """Trains ``model`` with ``loss_fn`` on ``train_set``; ``cfg`` is a ``TrainConfig``.
 
     ``config_dict`` (the resolved run config) is stored in every checkpoint. ``frames`` is T, the
-    frames per view of a sample (validation pairs images of the same frame).
+    frames per view of a sample (validation pairs images of the same frame). ``augment``: the
+    training crops' augmentation (none by default, as the paper).
     """
 
     def __init__(self, model: torch.nn.Module, loss_fn: torch.nn.Module, train_set: Dataset,
                  val_set: Optional[Dataset], cfg, config_dict: dict, dist_info: DistInfo,
-                 device: torch.device, frames: int, num_workers: int = 0):
+                 device: torch.device, frames: int, num_workers: int = 0,
+                 augment: Optional[CropAugment] = None):
         self.cfg, self.config_dict, self.info, self.device = cfg, config_dict, dist_info, device
-        self.frames, self.num_workers = frames, num_workers
+        self.frames, self.num_workers, self.augment = frames, num_workers, augment
         self.out_dir = Path(cfg.out_dir)
         self.amp = cfg.amp if device.type == "cuda" else "none"
         self.channels_last = cfg.channels_last and device.type == "cuda"
@@ -100,6 +104,8 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         self.step, self.best = int(state["step"]), state["best"]
         set_rng_state(state["rng"])
+        if self.augment is not None and state.get("augment") is not None:
+            self.augment.load_state_dict(state["augment"])
         log.info("resumed from %s at step %d", path, self.step)
 
     def _save(self, name: str) -> None:
@@ -110,7 +116,8 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
             "step": self.step, "epoch": self.step // self.steps_per_epoch, "rng": rng_state(),
-            "config": self.config_dict, "best": self.best})
+            "config": self.config_dict, "best": self.best,
+            "augment": self.augment.state_dict() if self.augment is not None else None})
 
     def _record(self, entry: dict) -> None:
         if self.info.is_main:
@@ -127,7 +134,7 @@ class Trainer:
 
     def train_step(self, batch: dict) -> dict:
         terms = optimisation_step(self.ddp, self.loss_fn, self.optimizer, self.scaler, batch["images"],
-                                  batch["mask"], self.device, self.amp, self.channels_last)
+                                  batch["mask"], self.device, self.amp, self.channels_last, self.augment)
         self.scheduler.step()
         self.step += 1
         return {k: float(v) for k, v in terms.items()}
@@ -187,7 +194,8 @@ class Trainer:
                     if self.info.is_main:
                         tqdm.write(f"step {self.step}/{self.total_steps} | " + " ".join(
                             f"{k} {entry[k]:.4f}" for k in TERMS) + f" | lr {entry['lr']:.2e} | "
-                            f"{rate:,.0f} crops/s | ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}")
+                            f"{rate:,.0f} crops/s | {(now - t_window) / window_steps:.2f} s/step | "
+                            f"ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}")
                     self._record(entry)
                     window = {k: 0.0 for k in TERMS}
                     window_steps = window_crops = 0

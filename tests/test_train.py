@@ -34,12 +34,16 @@ def weights(trainer):
     return {k: v.clone() for k, v in trainer.model.state_dict().items()}
 
 
-def test_two_plus_two_resumed_steps_equal_four_steps(data_root, tmp_path):
+AUGMENT = ("--data.box_jitter=0.05", "--data.colour_jitter=0.1", "--data.mirror=true")
+
+
+@pytest.mark.parametrize("aug", [(), AUGMENT], ids=["plain", "augmented"])
+def test_two_plus_two_resumed_steps_equal_four_steps(data_root, tmp_path, aug):
     # 6 training samples, batch 2: 3 steps per epoch, so the resume point lies inside epoch 0 and
-    # the run crosses into epoch 1 (a new shuffle) after it
-    full = weights(train.main(tiny(data_root, tmp_path / "a", "--train.max_steps=4", "--train.val_interval=0")))
-    train.main(tiny(data_root, tmp_path / "b", "--train.max_steps=2", "--train.val_interval=0"))
-    resumed = train.main(tiny(data_root, tmp_path / "b2", "--train.max_steps=4", "--train.val_interval=0",
+    # the run crosses into epoch 1 (a new shuffle) after it; augmentations are drawn again the same
+    full = weights(train.main(tiny(data_root, tmp_path / "a", "--train.max_steps=4", "--train.val_interval=0", *aug)))
+    train.main(tiny(data_root, tmp_path / "b", "--train.max_steps=2", "--train.val_interval=0", *aug))
+    resumed = train.main(tiny(data_root, tmp_path / "b2", "--train.max_steps=4", "--train.val_interval=0", *aug,
                               f"--train.resume={tmp_path / 'b' / 'last.pt'}"))
     assert resumed.step == 4
     other = weights(resumed)
