@@ -98,6 +98,7 @@ class TrackConfig:
     max_age: int = 80  # frames a lost track is kept
     n_init: int = 3  # consecutive hits before a track is confirmed
     reid_after: int = 0  # lost this many frames: re-found on appearance alone (0 = off, as Deep SORT)
+    reid_margin: float = 0.0  # such a re-find must beat every rival's cosine distance by this (0 = off)
     renew_interval: int = 30  # frames between cross-view re-matching rounds (0 = never)
     min_confidence: float = 0.0  # detections below this score are dropped
     output_box: str = "kalman"  # box written per frame: kalman (paper) or detection

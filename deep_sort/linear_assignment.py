@@ -128,3 +128,32 @@ def cross_view_matching(similarity: np.ndarray, delta: float = 0.5, epsilon: flo
     matches = [(rows[i], cols[j]) for i, j in zip(r[ok].tolist(), c[ok].tolist())]
     return (matches, [rows[i] for i in range(len(rows)) if i not in matched_r],
             [cols[j] for j in range(len(cols)) if j not in matched_c])
+
+
+def unambiguous(cost: np.ndarray, margin: float, rival: Optional[np.ndarray] = None) -> np.ndarray:
+    """``cost (N, M)`` with every pair that is not clearly the best set to ``INFTY_COST``.
+
+    A pair ``(i, j)`` stays when its cost plus ``margin`` is at most the cost of every other
+    entry of row ``i`` and of column ``j``, and at most ``rival[j]`` (``(M,)``, e.g. column
+    ``j``'s cost to candidates known to be someone else; ``inf`` where none). Features that
+    cannot tell people apart (costs all alike) keep nothing; ``margin = 0`` keeps the
+    row-and-column minima. Entries that are ``inf`` stay ``inf``-like (``INFTY_COST``).
+    """
+    cost = np.asarray(cost, dtype=np.float64)
+    n, m = cost.shape
+    if n == 0 or m == 0:
+        return cost.copy()
+
+    def runner_up(c: np.ndarray, axis: int) -> np.ndarray:
+        """Per entry: the smallest other entry of its row (axis 1) or column (axis 0)."""
+        if c.shape[axis] < 2:
+            return np.full(c.shape, np.inf)
+        two = np.partition(c, 1, axis=axis)
+        first, second = np.take(two, [0], axis=axis), np.take(two, [1], axis=axis)
+        return np.where(c <= first, second, first)
+
+    other = np.minimum(runner_up(cost, 1), runner_up(cost, 0))
+    if rival is not None:
+        other = np.minimum(other, np.asarray(rival, dtype=np.float64)[None, :])
+    keep = np.isfinite(cost) & (cost + margin <= other)
+    return np.where(keep, cost, INFTY_COST)

@@ -187,8 +187,8 @@ class MultiViewTracker:
     ``association``: a mode name from ``ASSOCIATIONS`` (built with ``delta``, ``epsilon``,
     ``match_threshold``, ``renew_interval``) or a ready :class:`Association` instance.
     Deep SORT per view: ``max_cosine_distance``, ``nn_budget``, ``max_iou_distance``,
-    ``max_age``, ``n_init``, ``reid_after`` (appearance-only re-identification of lost tracks,
-    0 = off). Output: ``output_box`` ``"kalman"`` (filtered box, the paper's
+    ``max_age``, ``n_init``, ``reid_after`` and ``reid_margin`` (appearance-only
+    re-identification of lost tracks, 0 = off; see :class:`~deep_sort.tracker.Tracker`). Output: ``output_box`` ``"kalman"`` (filtered box, the paper's
     choice) or ``"detection"`` (the box of the detection that updated the track this frame);
     ``output_max_misses``: a confirmed Kalman-box track is reported while it has missed at most
     this many frames in that view (release: 1; the detection box needs an update this frame).
@@ -206,7 +206,8 @@ class MultiViewTracker:
                  renew_interval: int = 30, max_cosine_distance: float = 0.2,
                  nn_budget: Optional[int] = None, max_iou_distance: float = 0.7,
                  max_age: int = 80, n_init: int = 3, output_box: str = "kalman",
-                 output_max_misses: int = 1, reid_after: int = 0, exact_costs: bool = False):
+                 output_max_misses: int = 1, reid_after: int = 0, reid_margin: float = 0.0,
+                 exact_costs: bool = False):
         self.views = list(views)
         if not self.views or len(set(self.views)) != len(self.views):
             raise ValueError(f"views must be non-empty and distinct, got {views!r}")
@@ -222,7 +223,7 @@ class MultiViewTracker:
         self.trackers: Dict[View, Tracker] = {
             v: Tracker(NearestNeighborDistanceMetric("cosine", max_cosine_distance, nn_budget),
                        self.ids, max_iou_distance=max_iou_distance, max_age=max_age, n_init=n_init,
-                       exact_costs=exact_costs, reid_after=reid_after)
+                       exact_costs=exact_costs, reid_after=reid_after, reid_margin=reid_margin)
             for v in self.views}
         self.timings = {"per_view": 0.0, "cross_view": 0.0}
 

@@ -40,7 +40,10 @@ class Tracker:
     confirmed track survives without updates (also the cascade depth). ``n_init``: hits needed
     to confirm a track. ``reid_after``: confirmed tracks missed for at least this many frames
     that neither stage matched may still take a detection left over, on appearance alone (no
-    Kalman gate; the metric's threshold still applies); 0 = off, as in Deep SORT. With it on, a
+    Kalman gate; the metric's threshold still applies); 0 = off, as in Deep SORT.
+    ``reid_margin``: such a re-identification must also be unambiguous: its distance plus the
+    margin at most that of any other lost track or leftover detection, and of the detection to
+    any track matched this frame in the view (someone else for sure); 0 = the threshold alone. With it on, a
     track updated by a detection outside its Kalman gate restarts its motion state there. Hand-held
     cameras move every box at once, which breaks the motion gate; this stage re-finds people by
     appearance. ``exact_costs``: compute every appearance distance of the cascade instead of only
@@ -49,10 +52,12 @@ class Tracker:
 
     def __init__(self, metric: NearestNeighborDistanceMetric, ids: Iterator[int],
                  max_iou_distance: float = 0.7, max_age: int = 80, n_init: int = 3,
-                 kf: Optional[KalmanFilter] = None, exact_costs: bool = False, reid_after: int = 0):
-        if reid_after < 0:
-            raise ValueError(f"reid_after must be >= 0, got {reid_after}")
+                 kf: Optional[KalmanFilter] = None, exact_costs: bool = False, reid_after: int = 0,
+                 reid_margin: float = 0.0):
+        if reid_after < 0 or reid_margin < 0:
+            raise ValueError(f"reid_after and reid_margin must be >= 0, got {reid_after}, {reid_margin}")
         self.metric, self.ids, self.exact_costs, self.reid_after = metric, ids, exact_costs, reid_after
+        self.reid_margin = reid_margin
         self.max_iou_distance, self.max_age, self.n_init = max_iou_distance, max_age, n_init
         self.kf = kf if kf is not None else KalmanFilter()
         self.tracks: List[Track] = []
@@ -149,6 +154,10 @@ class Tracker:
         if lost and unmatched_dets:
             features = np.array([detections[d].feature for d in unmatched_dets])
             cost = self.metric.distance(features, [tracks[i].track_id for i in lost])  # (L, M')
+            if self.reid_margin > 0:  # only clear cases: rivals are the people matched this frame
+                known = [tracks[i].track_id for i, _ in matches_a + matches_b]
+                rival = self.metric.distance(features, known).min(axis=0) if known else None
+                cost = la.unambiguous(cost, self.reid_margin, rival)
             matches_c, _, unmatched_dets = la.min_cost_matching(
                 cost, self.metric.matching_threshold, lost, unmatched_dets)
             found = {i for i, _ in matches_c}

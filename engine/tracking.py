@@ -33,7 +33,7 @@ def tracker_params(track_cfg) -> dict:
                 max_cosine_distance=t.max_cosine_distance,
                 nn_budget=budget, max_iou_distance=t.max_iou_distance, max_age=t.max_age,
                 n_init=t.n_init, output_box=t.output_box, output_max_misses=t.output_max_misses,
-                reid_after=t.reid_after)
+                reid_after=t.reid_after, reid_margin=t.reid_margin)
 
 
 def track_scene(table: BoxTable, scene: str, features: np.ndarray, min_confidence: float = 0.0,

@@ -7,7 +7,7 @@ import pytest
 
 from deep_sort import Detection, Tracker
 from deep_sort.iou_matching import iou_cost, iou_matrix
-from deep_sort.linear_assignment import INFTY_COST, matching_cascade, min_cost_matching
+from deep_sort.linear_assignment import INFTY_COST, matching_cascade, min_cost_matching, unambiguous
 from deep_sort.nn_matching import NearestNeighborDistanceMetric, cosine_distance
 
 DIM = 8
@@ -101,6 +101,43 @@ def test_reid_after_waits_for_the_cascade():
 def test_reid_after_validates():
     with pytest.raises(ValueError, match="reid_after"):
         make_tracker(reid_after=-1)
+    with pytest.raises(ValueError, match="reid_margin"):
+        make_tracker(reid_margin=-0.1)
+
+
+def _lost_and_back(features_before, features_after, **kw) -> tuple:
+    """Three people tracked for 10 frames; people 0 and 1 vanish for 5 frames and come back
+    250 px off (outside the Kalman gate), person 2 stays. Returns (IDs before, IDs after)."""
+    tracker = make_tracker(**kw)
+    out = []
+    for f in range(17):
+        lost = 10 <= f < 15
+        shift = 250 if f >= 15 else 0
+        feats = features_before if f < 10 else features_after
+        dets = [Detection([300, 300, 40, 100], 1, feats[2])]
+        if not lost:
+            dets += [Detection([20 + 3 * f + shift, 100, 40, 100], 1, feats[0]),
+                     Detection([100 + 3 * f + shift, 80, 40, 100], 1, feats[1])]
+        out.append(step(tracker, dets))
+    return out[9], out[15]
+
+
+def test_reid_margin_keeps_clear_cases():
+    """Distinct features: the margin test passes and both lost people are re-found."""
+    feats = [feature(k) for k in range(3)]
+    before, after = _lost_and_back(feats, feats, reid_after=1, reid_margin=0.3)
+    assert len(set(before.values())) == 3 and after == before  # detection index -> ID
+
+
+def test_reid_margin_refuses_ambiguous_features():
+    """Features that hardly differ (as random-weight ones) pass the threshold but not the margin:
+    without it the lost tracks take the detections back, with it new tracks start."""
+    common = np.ones(DIM) / np.sqrt(DIM)
+    feats = [(common + 0.05 * feature(k)) / np.linalg.norm(common + 0.05 * feature(k)) for k in range(3)]
+    before, after = _lost_and_back(feats, feats, reid_after=1)
+    assert after == before
+    before, after = _lost_and_back(feats, feats, reid_after=1, reid_margin=0.1)
+    assert after == {0: before[0]}  # the two detections that came back start tentative tracks
 
 def test_tentative_track_dies_on_first_miss():
     tracker = make_tracker()
@@ -204,3 +241,20 @@ def test_bounded_costs_match_exact_costs(seed, area, noise):
     for dets in _crowd(seed, area, noise):
         assert step(fast, dets) == step(exact, dets)
     assert [t.track_id for t in fast.tracks] == [t.track_id for t in exact.tracks]
+
+
+def test_unambiguous_hand_cases():
+    cost = np.array([[0.1, 0.8, 0.9],
+                     [0.7, 0.3, 0.35],
+                     [0.9, 0.9, np.inf]])
+    out = unambiguous(cost, 0.2)
+    assert out[0, 0] == pytest.approx(0.1)  # clear in its row and its column
+    assert out[1, 1] == INFTY_COST  # 0.35 in the same row is too close
+    assert (out[2] == INFTY_COST).all()  # never the best of its columns by 0.2
+    kept = unambiguous(cost, 0.0)  # margin 0: the entries that are row and column minima
+    assert np.flatnonzero(kept < INFTY_COST).tolist() == [0, 4]
+    rival = np.array([0.25, np.inf, np.inf])  # column 0 is close to someone known to be another person
+    assert (unambiguous(cost, 0.2, rival)[:, 0] == INFTY_COST).all()
+    assert unambiguous(np.zeros((0, 3)), 0.2).shape == (0, 3)
+    single = unambiguous(np.array([[0.4]]), 0.2)  # no rival at all: kept
+    assert single[0, 0] == pytest.approx(0.4)
