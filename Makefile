@@ -5,10 +5,11 @@ PY := $(VENV)/bin/python
 
 .PHONY: demo test reproduce bench clean-venv
 
-# The virtual environment, re-installed whenever requirements.txt changes.
-$(VENV)/.installed: requirements.txt
+# The virtual environment with the locked versions (requirements.lock: requirements.txt, pytest
+# and every dependency, exact), re-installed whenever the lock changes.
+$(VENV)/.installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -r requirements.txt pytest
+	$(PY) -m pip install -q -r requirements.lock
 	touch $@
 
 # Synthetic data -> self-supervised training -> tracking -> evaluation, on a 2-core CPU in

@@ -23,6 +23,17 @@ CONVENTIONS = (
 PER_FRAME = (
     "Moving cameras: cameras[view].frames[n] = {R, t} is the pose at frame n (0-based) and the "
     "camera's own R, t, centre are its rest pose, which it moves about.")
+# calibration.json holds every number rounded to this many decimals (1e-9 m, 1e-9 px, R entries
+# to 1e-9): far finer than any use needs (a 0.05 degree step between frames is still read to
+# 1e-4 degrees), and coarse enough that the last-bit differences between CPU kinds (trigonometry
+# and BLAS round differently, ~1e-15 relative) almost never reach the file.
+DECIMALS = 9
+
+
+def _rounded(x):
+    """``x`` (array, float or nested lists of them) as plain lists rounded to ``DECIMALS``;
+    adding 0.0 turns a rounded -0.0 into 0.0, so a tiny value's sign cannot show either."""
+    return (np.round(np.asarray(x, dtype=np.float64), DECIMALS) + 0.0).tolist()
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,12 +91,13 @@ class Camera:
         return np.clip(np.asarray(colours, dtype=np.float64) * np.asarray(self.gain) + self.offset, 0, 255)
 
     def to_dict(self) -> dict:
-        d = {"K": self.K.tolist(), "R": self.R.tolist(), "t": self.t.tolist(),
-             "image_size": list(self.size), "centre": self.centre.tolist(),
-             "sensor": {"gain_bgr": list(self.gain), "offset": self.offset,
-                        "noise_sigma": self.noise, "blur_sigma": self.blur}}
+        """The camera as JSON-ready lists, every float rounded to ``DECIMALS``."""
+        d = {"K": _rounded(self.K), "R": _rounded(self.R), "t": _rounded(self.t),
+             "image_size": list(self.size), "centre": _rounded(self.centre),
+             "sensor": {"gain_bgr": _rounded(self.gain), "offset": _rounded(self.offset),
+                        "noise_sigma": _rounded(self.noise), "blur_sigma": _rounded(self.blur)}}
         if self.moving:
-            d["frames"] = [{"R": r.tolist(), "t": t.tolist()} for r, t in zip(self.path_R, self.path_t)]
+            d["frames"] = [{"R": r, "t": t} for r, t in zip(_rounded(self.path_R), _rounded(self.path_t))]
         return d
 
     @classmethod
@@ -157,11 +169,13 @@ def _camera_json(cam: Camera) -> str:
 
 
 def write_calibration(path: Union[str, Path], cameras: dict, **info) -> None:
-    """Write ``{view name: Camera}`` (and extra scene ``info``) as JSON, atomically.
+    """Write ``{view name: Camera}`` (and extra scene ``info``) as JSON, atomically; floats are
+    rounded to ``DECIMALS``.
 
     A static camera's pose is its ``R, t``; a moving camera adds ``frames``, one ``{R, t}`` per
     frame (see ``PER_FRAME``, written into the file when any camera moves).
     """
+    info = {k: _rounded(v) if isinstance(v, float) else v for k, v in info.items()}
     head = {"conventions": CONVENTIONS, **info}
     if any(cam.moving for cam in cameras.values()):
         head["extrinsics"] = PER_FRAME

@@ -15,8 +15,9 @@ writes, for scenes ``1..S`` and views ``1..V``::
     DIR/<scene>/<view>/gt_det/det.txt         frame,-1,x,y,w,h,score,-1,-1,-1 (simulated detector)
 
 ``--camera-motion 1`` makes every camera hand-held (panning, jitter, drift, quick head turns), as
-in the real MvMHAT videos; 0 (the default) keeps them static. The same arguments give
-byte-identical files, whatever ``--workers``. Implementation:
+in the real MvMHAT videos; 0 (the default) keeps them static. On one machine the same arguments
+give byte-identical files, whatever ``--workers``; across CPU kinds the written (rounded) numbers
+may differ in their last digit (README, "Synthetic scenes"). Implementation:
 ``synth_world`` (walkers), ``synth_looks`` (clothes, props), ``synth_figure`` (3D figures),
 ``synth_camera`` (cameras), ``synth_motion`` (hand-held camera paths), ``synth_background``
 (ground, facades), ``synth_moving_background`` (a moving camera's background), ``synth_render``
@@ -186,7 +187,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--frames", type=int, default=300, help="frames per scene (10 fps)")
     p.add_argument("--people", type=lambda s: parse_pair(s, "-"), default=(6, 10), help="people per scene, MIN-MAX")
     p.add_argument("--size", type=lambda s: parse_pair(s, "x"), default=(640, 360), help="image size WxH")
-    p.add_argument("--seed", type=int, default=0, help="master seed (same seed: byte-identical output)")
+    p.add_argument("--seed", type=int, default=0, help="master seed (same seed: byte-identical output on one machine)")
     p.add_argument("--det-noise", type=float, default=1.0, help="detector noise level (0: GT boxes)")
     p.add_argument("--train-fraction", type=float, default=0.7, help="share of frames in the train split")
     p.add_argument("--min-visibility", type=float, default=0.15, help="GT leaves out people less visible")
