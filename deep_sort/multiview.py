@@ -188,8 +188,9 @@ class MultiViewTracker:
     ``match_threshold``, ``renew_interval``) or a ready :class:`Association` instance.
     Deep SORT per view: ``max_cosine_distance``, ``nn_budget``, ``max_iou_distance``,
     ``max_age``, ``n_init``, ``reid_after`` and ``reid_margin`` (appearance-only
-    re-identification of lost tracks, 0 = off; see :class:`~deep_sort.tracker.Tracker`). Output: ``output_box`` ``"kalman"`` (filtered box, the paper's
-    choice) or ``"detection"`` (the box of the detection that updated the track this frame);
+    re-identification of lost tracks, 0 = off; see :class:`~deep_sort.tracker.Tracker`).
+    Output: ``output_box`` ``"kalman"`` (filtered box, the paper's choice) or ``"detection"``
+    (the box of the detection that updated the track this frame);
     ``output_max_misses``: a confirmed Kalman-box track is reported while it has missed at most
     this many frames in that view (release: 1; the detection box needs an update this frame).
     ``exact_costs``: every tracker computes all appearance distances (see

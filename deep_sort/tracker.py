@@ -40,13 +40,13 @@ class Tracker:
     confirmed track survives without updates (also the cascade depth). ``n_init``: hits needed
     to confirm a track. ``reid_after``: confirmed tracks missed for at least this many frames
     that neither stage matched may still take a detection left over, on appearance alone (no
-    Kalman gate; the metric's threshold still applies); 0 = off, as in Deep SORT.
-    ``reid_margin``: such a re-identification must also be unambiguous: its distance plus the
-    margin at most that of any other lost track or leftover detection, and of the detection to
-    any track matched this frame in the view (someone else for sure); 0 = the threshold alone. With it on, a
+    Kalman gate; the metric's threshold still applies); 0 = off, as in Deep SORT. With it on, a
     track updated by a detection outside its Kalman gate restarts its motion state there. Hand-held
     cameras move every box at once, which breaks the motion gate; this stage re-finds people by
-    appearance. ``exact_costs``: compute every appearance distance of the cascade instead of only
+    appearance. ``reid_margin``: such a re-identification must also be unambiguous: its distance
+    plus the margin at most that of any other lost track or left-over detection, and of the
+    detection to any track matched this frame in the view (someone else for sure); 0 = the
+    threshold alone. ``exact_costs``: compute every appearance distance of the cascade instead of only
     those the matching depends on (same matches, slower; for checks).
     """
 

@@ -49,7 +49,8 @@ def embed_batch(model: torch.nn.Module, images: torch.Tensor, mask: torch.Tensor
     Only the real crops go through the network (one forward pass); padding rows are zero.
     ``augment``: training-time augmentation (:mod:`engine.augment`), one colour gain per image.
     """
-    image_index = torch.arange(mask.shape[0] * mask.shape[1]).view(mask.shape[:2] + (1,)).expand(mask.shape)[mask]
+    b, k = mask.shape[:2]
+    image_index = torch.arange(b * k, device=mask.device).view(b, k, 1).expand(mask.shape)[mask]  # (M,)
     feats = embed_crops(model, images[mask], device, amp, channels_last, augment, image_index)  # (M, D)
     mask = mask.to(device)
     out = feats.new_zeros(mask.shape + (feats.shape[1],))
