@@ -86,3 +86,15 @@ def test_gpu_profile_is_the_paper_setting(tmp_path):
     assert cfg.track.association == "release" and cfg.track.renew_interval == 30
     # no ImageNet weights in this machine's torch cache: random init, and the table says so
     assert cfg.model.weights in ("imagenet", "none") and (cfg.model.weights == "imagenet" or "random init" in note)
+
+
+def test_cpu_profile_trains_and_tracks_as_the_paper(tmp_path):
+    """The CPU rows use the demo's small model, but not the demo's augmentation or tracker changes."""
+    from config import Config
+    demo = reproduce.load_config("configs/demo.yaml")
+    assert demo.data.box_jitter > 0 and demo.track.reid_after > 0  # what the demo changes
+    cfg, _ = reproduce.base_config("cpu", tmp_path / "data", tmp_path / "out")
+    assert (cfg.model.backbone, cfg.data.crop_height) == (demo.model.backbone, demo.data.crop_height)
+    paper = Config()
+    assert cfg.track == paper.track and cfg.track.association == "release"
+    assert (cfg.data.box_jitter, cfg.data.colour_jitter, cfg.data.mirror) == (0.0, 0.0, False)

@@ -96,7 +96,8 @@ def pick_profile(name: str, cuda: bool) -> str:
 
 def base_config(profile: str, data_root: Path, out: Path) -> tuple:
     """``(config, note)`` of a profile: its YAML file, the synthetic dataset, the profile's
-    training changes and the tracker of the paper (released association rules)."""
+    training changes, the paper's training crops (no augmentation, whatever the demo uses) and
+    the paper's tracker (Deep SORT's defaults, released association rules)."""
     spec = PROFILES[profile]
     cfg = load_config(spec["config"])
     note = spec["note"]
@@ -105,10 +106,12 @@ def base_config(profile: str, data_root: Path, out: Path) -> tuple:
         weights = "none"
         note += f"; random init: no ImageNet weights at {imagenet_weights_path(cfg.model.backbone)}"
     workers = 2 if profile == "cpu" else 8
-    cfg = apply_dict(cfg, {"data": {"root": str(data_root), "manifest": None, "num_workers": workers},
-                           "model": {"weights": weights}, "train": {**spec["train"], "out_dir": str(out)},
-                           "track": {"association": "release"}}, source=f"profile {profile}")
-    return cfg, note
+    paper = Config()
+    crops = {k: getattr(paper.data, k) for k in ("box_jitter", "colour_jitter", "mirror")}
+    cfg = apply_dict(cfg, {"data": {"root": str(data_root), "manifest": None, "num_workers": workers, **crops},
+                           "model": {"weights": weights}, "train": {**spec["train"], "out_dir": str(out)}},
+                     source=f"profile {profile}")
+    return replace(cfg, track=paper.track), note
 
 
 def fingerprint(cfg: Config, checkpoint: str) -> str:
