@@ -85,7 +85,7 @@ def main(cfg: Config) -> Trainer:
     trainer = Trainer(model, loss_fn, train_set, val_set, cfg.train, config_to_dict(cfg), info, device,
                       frames=cfg.data.frames, num_workers=cfg.data.num_workers,
                       augment=CropAugment(cfg.data.box_jitter, cfg.data.colour_jitter, cfg.data.mirror,
-                                          seed=cfg.train.seed + info.rank))
+                                          seed=cfg.train.seed + info.rank, device=device))
     summary = trainer.fit()
     if info.is_main:
         plot_curves(out_dir / "metrics.jsonl", out_dir / "loss.png")

@@ -17,14 +17,12 @@ from it.)
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 import torch.nn.functional as F
 
 
 class CropAugment:
-    """``CropAugment(box_jitter, colour_jitter, mirror)(crops, image_index)``.
+    """``CropAugment(box_jitter, colour_jitter, mirror, seed, device)(crops, image_index)``.
 
     ``crops``: float ``(M, 3, H, W)`` (any normalisation: the colour gain scales the values as
     they are, so it is applied before normalising; see :func:`engine.embed.embed_crops`).
@@ -33,28 +31,17 @@ class CropAugment:
     """
 
     def __init__(self, box_jitter: float = 0.0, colour_jitter: float = 0.0, mirror: bool = False,
-                 seed: int = 0):
+                 seed: int = 0, device="cpu"):
         if box_jitter < 0 or colour_jitter < 0:
             raise ValueError(f"augmentation strengths must be >= 0, got {box_jitter}, {colour_jitter}")
-        self.box_jitter, self.colour_jitter, self.mirror, self.seed = box_jitter, colour_jitter, mirror, seed
-        self._generator: Optional[torch.Generator] = None
-        self._pending: Optional[torch.Tensor] = None  # a loaded state, applied on first use
-
-    def _rng(self, device: torch.device) -> torch.Generator:
-        if self._generator is None or self._generator.device != device:
-            self._generator = torch.Generator(device=device).manual_seed(self.seed)
-            if self._pending is not None:
-                self._generator.set_state(self._pending)
-                self._pending = None
-        return self._generator
+        self.box_jitter, self.colour_jitter, self.mirror = box_jitter, colour_jitter, mirror
+        self.generator = torch.Generator(device=device).manual_seed(seed)  # on the crops' device
 
     def state_dict(self) -> dict:
-        """The generator state (``None`` before the first draw)."""
-        state = self._generator.get_state() if self._generator is not None else self._pending
-        return {"generator": state}
+        return {"generator": self.generator.get_state()}
 
     def load_state_dict(self, state: dict) -> None:
-        self._generator, self._pending = None, state.get("generator")
+        self.generator.set_state(state["generator"])
 
     @property
     def enabled(self) -> bool:
@@ -63,8 +50,7 @@ class CropAugment:
     def __call__(self, crops: torch.Tensor, image_index: torch.Tensor) -> torch.Tensor:
         if not self.enabled or len(crops) == 0:
             return crops
-        m, dev = len(crops), crops.device
-        g = self._rng(dev)
+        m, dev, g = len(crops), crops.device, self.generator
         if self.colour_jitter > 0:
             n_images = int(image_index.max()) + 1
             gain = torch.exp(self.colour_jitter * torch.randn(n_images, 3, device=dev, generator=g))  # (I, 3)

@@ -49,8 +49,10 @@ def embed_batch(model: torch.nn.Module, images: torch.Tensor, mask: torch.Tensor
     Only the real crops go through the network (one forward pass); padding rows are zero.
     ``augment``: training-time augmentation (:mod:`engine.augment`), one colour gain per image.
     """
-    b, k = mask.shape[:2]
-    image_index = torch.arange(b * k, device=mask.device).view(b, k, 1).expand(mask.shape)[mask]  # (M,)
+    image_index = None
+    if augment is not None and augment.enabled:
+        b, k = mask.shape[:2]
+        image_index = torch.arange(b * k, device=mask.device).view(b, k, 1).expand(mask.shape)[mask]  # (M,)
     feats = embed_crops(model, images[mask], device, amp, channels_last, augment, image_index)  # (M, D)
     mask = mask.to(device)
     out = feats.new_zeros(mask.shape + (feats.shape[1],))

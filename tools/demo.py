@@ -109,8 +109,9 @@ def main(args: argparse.Namespace, overrides) -> int:
     per_scene = "\n\n".join(
         f"{label(name)}:\n" + format_rows({**{s: r.scene_metrics(s) for s in r.scenes}, "Overall": r.overall_metrics()},
                                    COLUMNS) for name, r in reports.items())
-    timing = {"data_s": t_data - t0, "train_s": t_train - t_data, "track_score_draw_s": time.perf_counter() - t_train,
-              "total_s": time.perf_counter() - t0}
+    t_end = time.perf_counter()
+    timing = {"data_s": t_data - t0, "train_s": t_train - t_data, "track_score_draw_s": t_end - t_train,
+              "total_s": t_end - t0}
     if not args.skip_train and cfg.train.max_steps:
         timing["train_s_per_step"] = timing["train_s"] / cfg.train.max_steps
     md = (f"# Demo: trained vs untrained features ({cfg.model.backbone}, {cfg.data.crop_height}x"
