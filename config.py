@@ -18,7 +18,7 @@ from typing import Any, Optional, Sequence, Union
 
 import yaml
 
-from loader.atomic import atomic_open
+from atomic import atomic_open
 
 
 class ConfigError(ValueError):

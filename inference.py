@@ -22,13 +22,13 @@ from pathlib import Path
 
 import torch
 
+from atomic import atomic_open
 from config import Config, config_to_dict, load_config
 from engine.checkpoint import load_checkpoint
 from engine.distributed import resolve_device
 from engine.extract import extract_scene, feature_key, load_features, save_features
 from engine.render import render_scene
 from engine.tracking import track_scene, tracker_params
-from loader.atomic import atomic_open
 from loader.boxes import build_box_table
 from loader.layout import DatasetLayout
 from loader.mot import write_mot

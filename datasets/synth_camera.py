@@ -14,7 +14,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from loader.atomic import atomic_open
+from atomic import atomic_open
 
 CONVENTIONS = (
     "World points are metres with the ground plane at z = 0. A world point X maps to camera "

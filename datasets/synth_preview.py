@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from loader.atomic import atomic_open
+from atomic import atomic_open
 from loader.mot import read_mot
 
 

@@ -16,6 +16,7 @@ from typing import Callable, Iterator, Optional, Sequence, Union
 import cv2
 import numpy as np
 
+from atomic import atomic_path
 from datasets.synth_background import SceneStyle, render_background, sample_style
 from datasets.synth_camera import Camera, place_cameras
 from datasets.synth_detector import DetectorNoise, simulate_detections
@@ -24,7 +25,6 @@ from datasets.synth_motion import camera_path
 from datasets.synth_moving_background import MovingBackground
 from datasets.synth_render import ViewRenderer
 from datasets.synth_world import World, make_world
-from loader.atomic import atomic_path
 from loader.mot import write_mot
 
 # Independent random streams: per scene (world, cameras, style) and per view (render, detector, motion).

@@ -39,11 +39,11 @@ from typing import Union
 import cv2
 from tqdm import tqdm
 
+from atomic import atomic_open
 from datasets.synth_camera import write_calibration
 from datasets.synth_detector import DetectorNoise
 from datasets.synth_preview import write_preview
 from datasets.synth_scene import make_scene, write_view
-from loader.atomic import atomic_open
 from loader.layout import MANIFEST_NAME, Manifest, SceneSpec, load_manifest, write_manifest
 
 MANIFEST_TITLE = "synthetic"  # the manifest's name; marks a folder this generator may overwrite

@@ -13,7 +13,7 @@ from typing import Union
 import numpy as np
 import torch
 
-from loader.atomic import atomic_path
+from atomic import atomic_path
 
 REQUIRED_KEYS = ("model", "optimizer", "scheduler", "scaler", "step", "epoch", "rng", "config", "best")
 

@@ -16,8 +16,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from atomic import atomic_path
 from engine.embed import embed_crops
-from loader.atomic import atomic_path
 from loader.boxes import BoxTable
 from loader.crops import crop_boxes, read_image_rgb
 from loader.layout import DatasetLayout

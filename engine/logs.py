@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from loader.atomic import atomic_path
+from atomic import atomic_path
 
 
 def setup_logging(out_dir: Path, is_main: bool) -> None:

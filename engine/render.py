@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from loader.atomic import atomic_path
+from atomic import atomic_path
 from loader.layout import DatasetLayout
 
 

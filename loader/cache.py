@@ -20,7 +20,7 @@ from typing import Optional, Tuple, Union
 import numpy as np
 from tqdm import tqdm
 
-from loader.atomic import atomic_open, atomic_path
+from atomic import atomic_open, atomic_path
 from loader.boxes import BoxTable, build_box_table
 from loader.crops import crop_boxes, read_image_rgb
 from loader.layout import DatasetLayout

@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from atomic import atomic_open  # noqa: E402
 from config import TrackConfig, load_config  # noqa: E402
 from deep_sort.detection import Detection  # noqa: E402
 from deep_sort.multiview import MultiViewTracker  # noqa: E402
 from engine.tracking import tracker_params  # noqa: E402
-from loader.atomic import atomic_open  # noqa: E402
 from loader.mot import write_mot  # noqa: E402
 from metrics.evaluate import evaluate  # noqa: E402
 from metrics.inputs import load_scenes, read_scenes_csv, scenes_from_csv, select_scenes  # noqa: E402
