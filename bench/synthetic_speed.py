@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from datasets.synthetic import parse_pair, generate_dataset  # noqa: E402
+from datasets.synthetic.generate import parse_pair, generate_dataset  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:

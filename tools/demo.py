@@ -24,7 +24,7 @@ from pathlib import Path
 from atomic import atomic_open, atomic_path
 import train
 from config import load_config
-from datasets.synthetic import ensure_dataset
+from datasets.synthetic.generate import ensure_dataset
 from loader.layout import MANIFEST_NAME, load_manifest
 from metrics.table import format_rows
 from tools.runs import f1_or_zero, track, track_and_score

@@ -36,7 +36,7 @@ import torch
 from atomic import atomic_open
 import train
 from config import Config, apply_dict, config_to_dict, load_config, save_config
-from datasets.synthetic import ensure_dataset
+from datasets.synthetic.generate import ensure_dataset
 from metrics.table import markdown_rows
 from models.embedding import imagenet_weights_path
 from tools.runs import track_and_score
