@@ -1,6 +1,6 @@
 """Multi-view frames per second of the tracker on cached features, and where the time goes.
 
-    python bench/tracker_fps.py [--views 4] [--people 12] [--frames 1000] [--dim 1000]
+    python -m bench.tracker_fps [--views 4] [--people 12] [--frames 1000] [--dim 1000]
 
 Builds a synthetic scene before timing: every person walks a smooth path on a ground plane seen
 by each view through its own affine camera (paths cross), and each detection carries a cached
@@ -14,15 +14,11 @@ Targets on the 2-core reference machine: >= 300 multi-view frames/s, cross-view 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from deep_sort import Detection, MultiViewTracker  # noqa: E402
+from deep_sort import Detection, MultiViewTracker
 
 
 def make_scene(views: int, people: int, frames: int, dim: int, noise: float, seed: int = 0):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from loss_reference import LoopMvMHATLoss
+from models.loss_reference import LoopMvMHATLoss
 from models.losses import MvMHATLoss
 
 TERMS = ("loss", "self", "pairwise", "triplewise")

@@ -1,6 +1,6 @@
 """Score the multi-view tracker's association on oracle detections of the real test scenes.
 
-    python tools/oracle_eval.py [--association release|tracklet] [--sigmas 0,0.1,0.3] \
+    python -m tools.oracle_eval [--association release|tracklet] [--sigmas 0,0.1,0.3] \
         [--scenes 1,2,3] [--out runs/oracle] [--seed 0] [--dim 64] [--track.key=value ...]
 
 Detections are every ground-truth box of the official test GT (``../shared/data/mvmhat_eval``),
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
+import importlib.util
 import json
 import sys
 import time
@@ -26,34 +28,33 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from atomic import atomic_open
+from config import TrackConfig, load_config
+from deep_sort.detection import Detection
+from deep_sort.multiview import MultiViewTracker
+from engine.tracking import tracker_params
+from loader.mot import write_mot
+from metrics.evaluate import evaluate
+from metrics.inputs import load_scenes, read_scenes_csv, scenes_from_csv, select_scenes
 
-from atomic import atomic_open  # noqa: E402
-from config import TrackConfig, load_config  # noqa: E402
-from deep_sort.detection import Detection  # noqa: E402
-from deep_sort.multiview import MultiViewTracker  # noqa: E402
-from engine.tracking import tracker_params  # noqa: E402
-from loader.mot import write_mot  # noqa: E402
-from metrics.evaluate import evaluate  # noqa: E402
-from metrics.inputs import load_scenes, read_scenes_csv, scenes_from_csv, select_scenes  # noqa: E402
-
-SHARED = ROOT.parent / "shared"  # a shared/ folder beside the repository
+SHARED = Path(__file__).resolve().parents[2] / "shared"  # a shared/ folder beside the repository
 DATA = SHARED / "data" / "mvmhat_eval"
 COLUMNS = ("MOTA", "IDF1", "IDs", "MVIDP", "MVIDR", "MVIDF1", "MVMA", "fps")
 TRIM = 2  # frames dropped from each end of a scene's output (the released frame loop)
 
 
+@functools.lru_cache(maxsize=None)
 def oracle_module(shared: Path = SHARED):
-    """``oracle_features`` from ``shared/tools`` (ImportError naming the folder if absent)."""
-    tools = Path(shared) / "tools"
-    if not (tools / "oracle_features.py").is_file():
-        raise ImportError(f"oracle_features.py not found in {tools} (a shared/ folder beside the repository)")
-    if str(tools) not in sys.path:
-        sys.path.insert(0, str(tools))
-    import oracle_features
-    return oracle_features
+    """``oracle_features`` loaded from its file in ``shared/tools`` (ImportError naming the folder
+    if absent); ``sys.path`` is left as it is."""
+    path = Path(shared) / "tools" / "oracle_features.py"
+    if not path.is_file():
+        raise ImportError(f"oracle_features.py not found in {path.parent} (a shared/ folder beside the repository)")
+    spec = importlib.util.spec_from_file_location("oracle_features", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as an import would: dataclasses and pickling look it up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def scene_frames(scene: str, sigma: float, seed: int, dim: Optional[int], data: Path,
