@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from deep_sort import Detection, MultiViewTracker
+from deep_sort.release_association import ReleaseAssociation
 
 
 def make_scene(views: int, people: int, frames: int, dim: int, noise: float, seed: int = 0):
@@ -65,7 +66,7 @@ def main(args):
     print(f"scene: {args.views} views x {args.people} people x {args.frames} frames, "
           f"{args.dim}-d cached features, built in {time.perf_counter() - t0:.1f} s")
     views = [str(v + 1) for v in range(args.views)]
-    tracker = MultiViewTracker(views, nn_budget=args.nn_budget)
+    tracker = MultiViewTracker(views, ReleaseAssociation(), nn_budget=args.nn_budget)
     ids, last = set(), {}
     start, cpu_start = time.perf_counter(), time.process_time()
     for f, detections in enumerate(scene):

@@ -6,21 +6,30 @@ import time
 import numpy as np
 from tqdm import tqdm
 
+from deep_sort.association import Association
 from deep_sort.detection import Detection
 from deep_sort.multiview import MultiViewTracker, make_association
 from loader.boxes import BoxTable
 
 
 def association_params(track_cfg) -> dict:
-    """Keyword arguments of the association mode ``track_cfg.association``."""
+    """Keyword arguments of the association mode ``track_cfg.association`` (none for ``"none"``)."""
     t = track_cfg
     if t.association == "tracklet":
         return dict(memory=t.tracklet_memory, recent=t.tracklet_recent,
                     link_threshold=t.tracklet_link_threshold, keep_bonus=t.tracklet_keep_bonus,
                     margin=t.tracklet_margin, turn_margin=t.tracklet_turn_margin,
                     revise_interval=t.tracklet_revise_interval)
-    return dict(delta=t.delta, epsilon=t.epsilon, match_threshold=t.match_threshold,
-                renew_interval=t.renew_interval)
+    if t.association == "release":
+        return dict(delta=t.delta, epsilon=t.epsilon, match_threshold=t.match_threshold,
+                    renew_interval=t.renew_interval)
+    return {}
+
+
+def build_association(track_cfg) -> Association:
+    """A new instance of the association mode a ``TrackConfig`` names, with its parameters
+    (an unknown name is a KeyError listing the valid ones)."""
+    return make_association(track_cfg.association, **association_params(track_cfg))
 
 
 def tracker_params(track_cfg) -> dict:
@@ -29,7 +38,7 @@ def tracker_params(track_cfg) -> dict:
     mode bounds Deep SORT's feature memory with ``tracklet_nn_budget``."""
     t = track_cfg
     budget = t.tracklet_nn_budget if t.association == "tracklet" else t.nn_budget
-    return dict(association=make_association(t.association, **association_params(t)),
+    return dict(association=build_association(t),
                 max_cosine_distance=t.max_cosine_distance,
                 nn_budget=budget, max_iou_distance=t.max_iou_distance, max_age=t.max_age,
                 n_init=t.n_init, output_box=t.output_box, output_max_misses=t.output_max_misses,
