@@ -13,7 +13,7 @@ from deep_sort.association import NoAssociation
 from deep_sort.multiview import ASSOCIATIONS, make_association
 from deep_sort.release_association import ReleaseAssociation
 from deep_sort.tracklet_association import TrackletAssociation
-from engine.tracking import build_association, tracker_params
+from pipeline.tracking import build_association, tracker_params
 
 VIEWS = ("1", "2")
 DIM = 8

@@ -32,7 +32,7 @@ from atomic import atomic_open
 from config import TrackConfig, load_config
 from deep_sort.detection import Detection
 from deep_sort.multiview import MultiViewTracker
-from engine.tracking import tracker_params
+from pipeline.tracking import tracker_params
 from loader.mot import write_mot
 from metrics.evaluate import evaluate
 from metrics.inputs import load_scenes, read_scenes_csv, scenes_from_csv, select_scenes
