@@ -36,7 +36,7 @@ evidence allows. Tracks keep the plain Deep SORT lifecycle (no cross-view keep-a
 """
 from __future__ import annotations
 
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 

@@ -1,12 +1,16 @@
-"""Run the multi-view tracker over one scene of a box table with precomputed features."""
+"""The multi-view tracker from a ``TrackConfig`` (its association mode built by
+:func:`build_association`) and runs of it: :func:`track_rows` over any frames (also
+``tools.oracle_eval``'s), :func:`track_scene` over one scene of a box table with precomputed
+features."""
 from __future__ import annotations
 
 import time
+from typing import Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 from tqdm import tqdm
 
-from deep_sort.association import Association
+from deep_sort.association import Association, View
 from deep_sort.detection import Detection
 from deep_sort.multiview import MultiViewTracker, make_association
 from loader.boxes import BoxTable
@@ -45,29 +49,45 @@ def tracker_params(track_cfg) -> dict:
                 reid_after=t.reid_after, reid_margin=t.reid_margin)
 
 
+def track_rows(tracker: MultiViewTracker, frames: Iterable[Tuple[int, Mapping[View, Sequence[Detection]]]],
+               keep: Optional[Tuple[int, int]] = None) -> Tuple[Dict[View, np.ndarray], float]:
+    """Feed ``(frame, detections per view)`` pairs to ``tracker`` in order and collect what it
+    reports: ``(rows, seconds)``, ``rows[view]`` a MOT array ``(M, 10)`` (frame, id, tlwh, 1, -1,
+    -1, -1) in report order, ``seconds`` the time spent in ``tracker.update``. ``keep``: the
+    ``(first, last)`` frames whose output is kept (default: every frame's)."""
+    out: Dict[View, list] = {v: [] for v in tracker.views}
+    seconds = 0.0
+    for frame, detections in frames:
+        t0 = time.perf_counter()
+        tracks = tracker.update(frame, detections)
+        seconds += time.perf_counter() - t0
+        if keep is None or keep[0] <= frame <= keep[1]:
+            for v, boxes in tracks.items():
+                out[v].extend([frame, tid, *box, 1, -1, -1, -1] for tid, box in boxes)
+    return {v: np.array(r, dtype=np.float64).reshape(-1, 10) for v, r in out.items()}, seconds
+
+
 def track_scene(table: BoxTable, scene: str, features: np.ndarray, min_confidence: float = 0.0,
                 progress: bool = True, **params) -> tuple:
     """Track every frame of ``scene``; ``features (n, D)`` are the scene's boxes in table order.
 
-    Returns ``(rows, stats)``: ``rows[view]`` is a MOT array ``(M, 10)`` (frame, id, tlwh, 1, -1,
-    -1, -1) and ``stats`` holds frame count and timings.
+    Returns ``(rows, stats)``: ``rows[view]`` is a MOT array ``(M, 10)`` (see :func:`track_rows`)
+    and ``stats`` holds frame count and timings.
     """
     views = table.views[scene]
     tracker = MultiViewTracker(views, **params)
     first = table.scene_slice(scene).start
-    out = {v: [] for v in views}
-    start = time.perf_counter()
     frames = table.frames[scene].tolist()
-    for frame in tqdm(frames, desc=f"track scene {scene}", disable=not progress, unit="frame"):
-        detections = {}
-        for v in views:
-            s, e = table.rows(scene, v, frame)
-            detections[v] = [Detection(table.tlwh[i], table.conf[i], features[i - first])
-                             for i in range(s, e) if table.conf[i] >= min_confidence]
-        for v, tracks in tracker.update(frame, detections).items():
-            out[v].extend([frame, tid, *box, 1, -1, -1, -1] for tid, box in tracks)
+
+    def detections():
+        for frame in tqdm(frames, desc=f"track scene {scene}", disable=not progress, unit="frame"):
+            yield frame, {v: [Detection(table.tlwh[i], table.conf[i], features[i - first])
+                              for i in range(*table.rows(scene, v, frame)) if table.conf[i] >= min_confidence]
+                          for v in views}
+
+    start = time.perf_counter()
+    rows, _ = track_rows(tracker, detections())
     seconds = time.perf_counter() - start
-    rows = {v: np.array(r, dtype=np.float64).reshape(-1, 10) for v, r in out.items()}
     stats = {"frames": len(frames), "seconds": seconds, "frames_per_s": len(frames) / max(seconds, 1e-9),
              **{f"{k}_s": v for k, v in tracker.timings.items()}}
     return rows, stats

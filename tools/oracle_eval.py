@@ -22,20 +22,17 @@ import functools
 import importlib.util
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
-
-import numpy as np
 
 from atomic import atomic_open
 from config import TrackConfig, load_config
 from deep_sort.detection import Detection
 from deep_sort.multiview import MultiViewTracker
-from pipeline.tracking import tracker_params
 from loader.mot import write_mot
 from metrics.evaluate import evaluate
 from metrics.inputs import load_scenes, read_scenes_csv, scenes_from_csv, select_scenes
+from pipeline.tracking import track_rows, tracker_params
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"  # a shared/ folder beside the repository
 DATA = SHARED / "data" / "mvmhat_eval"
@@ -77,16 +74,8 @@ def track_oracle_scene(views: Sequence[str], frame_range: tuple, by_frame: dict,
     """Run the tracker over frames start..end; ``(rows per view (M, 10), frames, tracker seconds)``."""
     start, end = frame_range
     tracker = MultiViewTracker(views, **params)
-    out: Dict[str, list] = {v: [] for v in views}
-    seconds = 0.0
-    for frame in range(start, end + 1):
-        t0 = time.perf_counter()
-        tracks = tracker.update(frame, by_frame[frame])
-        seconds += time.perf_counter() - t0
-        if start + TRIM <= frame <= end - TRIM:
-            for v, boxes in tracks.items():
-                out[v].extend([frame, tid, *box, 1, -1, -1, -1] for tid, box in boxes)
-    rows = {v: np.array(r, dtype=np.float64).reshape(-1, 10) for v, r in out.items()}
+    rows, seconds = track_rows(tracker, ((f, by_frame[f]) for f in range(start, end + 1)),
+                               keep=(start + TRIM, end - TRIM))
     return rows, end - start + 1, seconds
 
 
