@@ -22,9 +22,9 @@ from engine.embed import embed_batch
 from engine.schedule import lr_factor
 from engine.validation import validate
 from loader.samples import collate_samples
+from models.losses import TERMS
 
 log = logging.getLogger("train")
-TERMS = ("loss", "self", "pairwise", "triplewise")
 
 
 class _SkipSampler(Sampler):
