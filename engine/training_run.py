@@ -16,7 +16,6 @@ import numpy as np
 import torch
 
 from config import Config, config_to_dict, save_config
-from engine.augment import CropAugment
 from engine.distributed import DistInfo, barrier, init_distributed, shutdown
 from engine.logs import environment, plot_curves, setup_logging
 from engine.trainer import Trainer
@@ -74,10 +73,7 @@ def run_training(cfg: Config) -> Trainer:
     log.info("model %s/%s (%d-d, %.1f M parameters), %d training samples, %d validation samples",
              m.backbone, m.head, model.dim, sum(p.numel() for p in model.parameters()) / 1e6,
              len(train_set), len(val_set) if val_set is not None else 0)
-    trainer = Trainer(model, loss_fn, train_set, val_set, cfg.train, config_to_dict(cfg), info, device,
-                      frames=cfg.data.frames, num_workers=cfg.data.num_workers,
-                      augment=CropAugment(cfg.data.box_jitter, cfg.data.colour_jitter, cfg.data.mirror,
-                                          seed=cfg.train.seed + info.rank, device=device))
+    trainer = Trainer(model, loss_fn, train_set, val_set, cfg.train, cfg.data, config_to_dict(cfg), info, device)
     summary = trainer.fit()
     if info.is_main:
         plot_curves(out_dir / "metrics.jsonl", out_dir / "loss.png")
