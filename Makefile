@@ -26,7 +26,7 @@ reproduce: $(VENV)/.installed
 	$(PY) -m tools.reproduce
 
 bench: $(VENV)/.installed
-	$(PY) bench/loader_throughput.py
+	$(PY) -m bench.loader_throughput
 
 clean-venv:
 	rm -rf $(VENV)

@@ -5,7 +5,10 @@
 A YAML file may set any subset of keys (``section: {key: value}``); overrides are
 ``--section.key=value``. An unknown section or key, or a value of the wrong type, raises
 :class:`ConfigError` naming the key. Every run writes its resolved config with
-:func:`save_config`. Library code never imports this module: entry scripts pass values on.
+:func:`save_config`. Library code never imports this module: the entry scripts, the tools and
+the runner of a training run (``engine.training_run``) pass sections and values on (other
+modules may name a section's type in annotations only). This module imports no package of the
+project.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from typing import Any, Optional, Sequence, Union
 
 import yaml
 
-from loader.atomic import atomic_open
+from atomic import atomic_open
 
 
 class ConfigError(ValueError):

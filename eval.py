@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from loader.atomic import atomic_open
+from atomic import atomic_open
 from loader.layout import MANIFEST_NAME
 from metrics.evaluate import BACKENDS, evaluate
 from metrics.inputs import load_scenes, scenes_from_csv, scenes_from_layout, select_scenes

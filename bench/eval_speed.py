@@ -1,6 +1,6 @@
 """Time the full evaluation of the 49 released MvMHAT view sequences (every metric).
 
-    python bench/eval_speed.py [--data ../shared/data/mvmhat_eval] [--repeat 3] [--backend official]
+    python -m bench.eval_speed [--data ../shared/data/mvmhat_eval] [--repeat 3] [--backend official]
 
 Reads the files, computes the per-view devkit metrics, the official cross-view metrics and
 DIVOTrack's CVIDF1/CVMA, as ``eval.py`` does. Prints the best wall time over the repeats, its
@@ -14,10 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from metrics.evaluate import BACKENDS, evaluate  # noqa: E402
-from metrics.inputs import load_scenes, scenes_from_csv  # noqa: E402
+from metrics.evaluate import BACKENDS, evaluate
+from metrics.inputs import load_scenes, scenes_from_csv
 
 OFFICIAL_SECONDS = 280.0
 TARGET_SECONDS = 15.0

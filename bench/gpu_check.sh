@@ -10,9 +10,9 @@ PY=${PY:-.venv/bin/python}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name(0))"
 $PY -m pytest -q tests/test_losses.py -k cuda
-$PY bench/train_throughput.py --device cuda --size 224 --samples 8 --steps 30 --amp bf16
-$PY bench/train_throughput.py --device cuda --size 224 --samples 8 --steps 30 --amp fp16
-$PY bench/loss_speed.py --device cuda
+$PY -m bench.train_throughput --device cuda --size 224 --samples 8 --steps 30 --amp bf16
+$PY -m bench.train_throughput --device cuda --size 224 --samples 8 --steps 30 --amp fp16
+$PY -m bench.loss_speed --device cuda
 tmp=$(mktemp -d)
 $PY -m datasets.synthetic --out "$tmp/data" --scenes 2 --views 4 --frames 120 --seed 0 --workers 4 > /dev/null
 $PY train.py --data.root="$tmp/data" --train.out_dir="$tmp/run" --model.weights=none --train.max_steps=60 \

@@ -1,6 +1,6 @@
 """Crops per second of the training-sample loader: JPEG decoding vs the memory-mapped crop cache.
 
-    python bench/loader_throughput.py [--size 224x224] [--image 1920x1080] [--frames 40]
+    python -m bench.loader_throughput [--size 224x224] [--image 1920x1080] [--frames 40]
 
 Writes a dataset of random full-HD JPEGs (4 views, 8 people per image) to a temporary folder,
 then reads every training sample once through each path, in one process (one worker, one
@@ -10,20 +10,16 @@ JPEG path and at least 5,000 crops/s at 224x224.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import cv2
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from loader.cache import parse_size  # noqa: E402
-from loader.layout import DatasetLayout  # noqa: E402
-from loader.samples import build_samples  # noqa: E402
-from toy_dataset import write_toy_dataset  # noqa: E402
+from datasets.toy import write_toy_dataset
+from loader.cache import parse_size
+from loader.layout import DatasetLayout
+from loader.samples import build_samples
 
 
 def crops_per_second(dataset, repeats: int = 1) -> float:

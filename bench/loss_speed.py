@@ -1,6 +1,6 @@
 """Forward + backward time of the vectorised MvMHAT loss against the plain-loop reference.
 
-    python bench/loss_speed.py [--batch 8] [--views 4] [--frames 2] [--people 10] [--dim 1000]
+    python -m bench.loss_speed [--batch 8] [--views 4] [--frames 2] [--people 10] [--dim 1000]
 
 Both run in one process on the same random float32 batch (B samples of V views x T frames,
 every image full of people, CPU and one thread by default), the loop version also in float32 so
@@ -10,17 +10,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from loss_reference import LoopMvMHATLoss  # noqa: E402
-from models.losses import MvMHATLoss  # noqa: E402
+from models.loss_reference import LoopMvMHATLoss
+from models.losses import MvMHATLoss
 
 
 def median_ms(crit, feats, mask, repeats: int, device: torch.device) -> float:

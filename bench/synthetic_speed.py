@@ -1,6 +1,6 @@
 """Time per rendered frame of the synthetic dataset generator, measured in one run.
 
-    taskset -c 0 python bench/synthetic_speed.py [--scenes 4 --views 4 --frames 300 --size 640x360]
+    taskset -c 0 python -m bench.synthetic_speed [--scenes 4 --views 4 --frames 300 --size 640x360]
         [--camera-motion 1]
 
 Generates the dataset (default: the documented default size) into a temporary folder, or into
@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from datasets.synthetic import parse_pair, generate_dataset  # noqa: E402
+from datasets.synthetic.generate import parse_pair, generate_dataset
 
 
 def parse_args() -> argparse.Namespace:

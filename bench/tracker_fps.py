@@ -1,6 +1,6 @@
 """Multi-view frames per second of the tracker on cached features, and where the time goes.
 
-    python bench/tracker_fps.py [--views 4] [--people 12] [--frames 1000] [--dim 1000]
+    python -m bench.tracker_fps [--views 4] [--people 12] [--frames 1000] [--dim 1000]
 
 Builds a synthetic scene before timing: every person walks a smooth path on a ground plane seen
 by each view through its own affine camera (paths cross), and each detection carries a cached
@@ -14,15 +14,12 @@ Targets on the 2-core reference machine: >= 300 multi-view frames/s, cross-view 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from deep_sort import Detection, MultiViewTracker  # noqa: E402
+from deep_sort import Detection, MultiViewTracker
+from deep_sort.release_association import ReleaseAssociation
 
 
 def make_scene(views: int, people: int, frames: int, dim: int, noise: float, seed: int = 0):
@@ -69,7 +66,7 @@ def main(args):
     print(f"scene: {args.views} views x {args.people} people x {args.frames} frames, "
           f"{args.dim}-d cached features, built in {time.perf_counter() - t0:.1f} s")
     views = [str(v + 1) for v in range(args.views)]
-    tracker = MultiViewTracker(views, nn_budget=args.nn_budget)
+    tracker = MultiViewTracker(views, ReleaseAssociation(), nn_budget=args.nn_budget)
     ids, last = set(), {}
     start, cpu_start = time.perf_counter(), time.process_time()
     for f, detections in enumerate(scene):

@@ -1,32 +1,28 @@
 """Training throughput: our full step against ResNet's plain forward + backward, same crops.
 
-    python bench/train_throughput.py                       # CPU, small size (under a minute)
-    python bench/train_throughput.py --device cuda --size 224 --samples 8 --steps 30   # GPU, paper size
+    python -m bench.train_throughput                       # CPU, small size (under a minute)
+    python -m bench.train_throughput --device cuda --size 224 --samples 8 --steps 30   # GPU, paper size
 
 Our step = normalisation on the device, one forward pass over all B x V x T x N crops, the three
 MvMHAT losses, backward, Adam (bf16 autocast and channels_last on CUDA). The ceiling = the same
 backbone's forward + backward with cross-entropy on random labels over the same number of crops
 at the same size and precision, with the same optimiser. Both run in this one process on random
-uint8 crops (the loader is measured by bench/loader_throughput.py). Target on a GPU: >= 85%.
+uint8 crops (the loader is measured by bench.loader_throughput). Target on a GPU: >= 85%.
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from engine.distributed import resolve_device  # noqa: E402
-from engine.embed import autocast_context  # noqa: E402
-from engine.trainer import optimisation_step  # noqa: E402
-from loader.crops import normalize  # noqa: E402
-from models.embedding import build_model  # noqa: E402
-from models.losses import MvMHATLoss  # noqa: E402
+from engine.distributed import resolve_device
+from engine.embed import autocast_context
+from engine.trainer import optimisation_step
+from loader.crops import normalize
+from models.embedding import build_model
+from models.losses import MvMHATLoss
 
 
 def sync(device):

@@ -93,7 +93,9 @@ def softmax_scale(n_cols: int, delta: float = 0.5, epsilon: float = 0.5) -> floa
 
     At ``epsilon = 1`` a row of ``n_cols`` entries, one similarity 1 and the rest 0, has a
     softmax maximum of about ``delta`` whatever ``n_cols``; a smaller ``epsilon`` sharpens it
-    (inference uses 0.5, training 0.1). With one column the scale is 0 and the softmax 1."""
+    (inference uses 0.5, training 0.1). With one column the scale is 0 and the softmax 1.
+    The training loss computes the same formula on tensors (:func:`models.loss_ops.softmax_scale`;
+    ``tests/test_losses.py`` checks that they agree)."""
     return float(np.log(delta / (1.0 - delta) * n_cols) / epsilon)
 
 

@@ -1,4 +1,5 @@
-"""Checkpoints: one dict with everything needed to resume exactly, written atomically.
+"""Checkpoints: one dict with everything needed to resume exactly, written atomically; and the
+network a checkpoint describes (:func:`load_model`, for tracking).
 
 Keys: ``model``, ``optimizer``, ``scheduler``, ``scaler`` (state dicts; scaler None without fp16),
 ``step``, ``epoch``, ``rng`` (Python, NumPy, torch CPU and CUDA states), ``config`` (the resolved
@@ -6,14 +7,20 @@ config as a dict), ``best`` (best validation value so far and its metric name).
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import random
 from pathlib import Path
-from typing import Union
+from typing import TYPE_CHECKING, Tuple, Union
 
 import numpy as np
 import torch
 
-from loader.atomic import atomic_path
+from atomic import atomic_path
+from models.embedding import build_model
+
+if TYPE_CHECKING:
+    from config import ModelConfig
 
 REQUIRED_KEYS = ("model", "optimizer", "scheduler", "scaler", "step", "epoch", "rng", "config", "best")
 
@@ -51,3 +58,31 @@ def load_checkpoint(path: Union[str, Path]) -> dict:
     if not isinstance(state, dict) or "model" not in state:
         raise RuntimeError(f"{path} is not a checkpoint of this codebase (no 'model' entry)")
     return state
+
+
+def load_model(checkpoint: str, model_cfg: ModelConfig, crop_size: Tuple[int, int], seed: int) -> tuple:
+    """``(model, model description, crop size, checkpoint sha256)`` of the network to embed with.
+
+    ``checkpoint``: a file written by training (architecture and crop size come from its stored
+    config; ``model_cfg`` and ``crop_size`` are not used), ``"none"`` (random weights of
+    ``model_cfg`` drawn after seeding torch with ``seed``) or ``"init"`` (the untrained starting
+    point of ``model_cfg.weights``). The description and the hash key the cached features.
+    """
+    if checkpoint in ("none", "init"):
+        torch.manual_seed(seed)
+        m = model_cfg
+        weights = "none" if checkpoint == "none" else m.weights
+        model = build_model(m.backbone, m.head, m.embed_dim, weights)
+        desc = {**dataclasses.asdict(m), "weights": str(weights)}
+        if Path(weights).is_file():  # cached features must follow the file's content, not its name
+            desc["weights_sha256"] = hashlib.sha256(Path(weights).read_bytes()).hexdigest()
+        return model, desc, tuple(crop_size), f"untrained-{weights}-seed{seed}"
+    state = load_checkpoint(checkpoint)
+    try:
+        m, d = state["config"]["model"], state["config"]["data"]
+        model = build_model(m["backbone"], m["head"], m["embed_dim"], "none")
+        model.load_state_dict(state["model"])
+    except (KeyError, RuntimeError) as e:
+        raise RuntimeError(f"{checkpoint}: checkpoint does not describe a model of this codebase: {e}") from None
+    sha = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
+    return model, m, (d["crop_height"], d["crop_width"]), sha

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import torch
 
-from loader.atomic import atomic_path
+from atomic import atomic_path
+from models.losses import TERMS
 
 
 def setup_logging(out_dir: Path, is_main: bool) -> None:
@@ -50,7 +51,7 @@ def plot_curves(metrics_path: Path, out_png: Path) -> None:
         entry = json.loads(line)
         (train if entry["kind"] == "train" else val).append(entry)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for key in ("loss", "self", "pairwise", "triplewise"):
+    for key in TERMS:
         if train:
             axes[0].plot([e["step"] for e in train], [e[key] for e in train], label=key)
     axes[0].set(title="training loss", xlabel="step")

@@ -8,7 +8,7 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
@@ -22,9 +22,12 @@ from engine.embed import embed_batch
 from engine.schedule import lr_factor
 from engine.validation import validate
 from loader.samples import collate_samples
+from models.losses import TERMS
+
+if TYPE_CHECKING:
+    from config import DataConfig, TrainConfig
 
 log = logging.getLogger("train")
-TERMS = ("loss", "self", "pairwise", "triplewise")
 
 
 class _SkipSampler(Sampler):
@@ -58,19 +61,21 @@ def optimisation_step(model: torch.nn.Module, loss_fn: torch.nn.Module, optimize
 
 
 class Trainer:
-    """Trains ``model`` with ``loss_fn`` on ``train_set``; ``cfg`` is a ``TrainConfig``.
+    """Trains ``model`` with ``loss_fn`` on ``train_set`` as ``cfg``, the run's ``TrainConfig``, says.
 
-    ``config_dict`` (the resolved run config) is stored in every checkpoint. ``frames`` is T, the
-    frames per view of a sample (validation pairs images of the same frame). ``augment``: the
-    training crops' augmentation (none by default, as the paper).
+    ``data``, the run's ``DataConfig``, gives the DataLoader workers, T (the frames per view of a
+    sample: validation pairs images of the same frame) and the training crops' augmentation
+    (:class:`CropAugment`, seeded with ``cfg.seed`` plus the rank; none by default, as the
+    paper). ``config_dict`` (the resolved run config) is stored in every checkpoint.
     """
 
     def __init__(self, model: torch.nn.Module, loss_fn: torch.nn.Module, train_set: Dataset,
-                 val_set: Optional[Dataset], cfg, config_dict: dict, dist_info: DistInfo,
-                 device: torch.device, frames: int, num_workers: int = 0,
-                 augment: Optional[CropAugment] = None):
+                 val_set: Optional[Dataset], cfg: TrainConfig, data: DataConfig, config_dict: dict,
+                 dist_info: DistInfo, device: torch.device):
         self.cfg, self.config_dict, self.info, self.device = cfg, config_dict, dist_info, device
-        self.frames, self.num_workers, self.augment = frames, num_workers, augment
+        self.frames, self.num_workers = data.frames, data.num_workers
+        self.augment = CropAugment(data.box_jitter, data.colour_jitter, data.mirror, seed=cfg.seed + dist_info.rank,
+                                   device=device)
         self.out_dir = Path(cfg.out_dir)
         self.amp = cfg.amp if device.type == "cuda" else "none"
         self.channels_last = cfg.channels_last and device.type == "cuda"

@@ -20,9 +20,9 @@ from typing import Optional, Tuple, Union
 import numpy as np
 from tqdm import tqdm
 
-from loader.atomic import atomic_open, atomic_path
+from atomic import atomic_open, atomic_path
 from loader.boxes import BoxTable, build_box_table
-from loader.crops import crop_boxes, read_image_rgb
+from loader.crops import image_crops
 from loader.layout import DatasetLayout
 
 log = logging.getLogger(__name__)
@@ -101,8 +101,7 @@ def build_cache(table: BoxTable, layout: DatasetLayout, size: Tuple[int, int], p
             out = np.memmap(tmp, dtype=np.uint8, mode="w+", shape=shape)
             for (scene, view, frame), (start, end) in tqdm(images, desc=f"crop cache {table.split}",
                                                            disable=not progress, unit="img"):
-                image = read_image_rgb(layout.image_path(scene, view, frame))
-                out[start:end] = crop_boxes(image, table.tlwh[start:end], size)
+                out[start:end] = image_crops(table, layout, scene, view, frame, size)
             out.flush()
             del out
     meta = {"version": CACHE_VERSION, "shape": list(shape), "split": table.split, "kind": table.kind,

@@ -1,5 +1,8 @@
 """Person crops: decode, clip, crop, resize; and the normalisation applied on the device.
 
+:func:`image_crops` is the one path from an image of a box table to its crops, used by the
+training samples, the crop cache and the feature extraction alike.
+
 Colour order is RGB everywhere after decoding (OpenCV decodes BGR; :func:`read_image_rgb`
 converts). Crops are uint8 ``(N, 3, H, W)``; the network sees
 ``(crop / 255 - IMAGENET_MEAN) / IMAGENET_STD`` computed on the device by :func:`normalize`, so
@@ -8,11 +11,15 @@ the data pipeline moves 4x fewer bytes than with float crops.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Tuple, Union
+from typing import TYPE_CHECKING, Tuple, Union
 
 import cv2
 import numpy as np
 import torch
+
+if TYPE_CHECKING:  # loader.boxes imports this module
+    from loader.boxes import BoxTable
+    from loader.layout import DatasetLayout
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # RGB
 IMAGENET_STD = (0.229, 0.224, 0.225)  # RGB
@@ -62,6 +69,15 @@ def crop_boxes(image: np.ndarray, tlwh: np.ndarray, size: Tuple[int, int]) -> np
         patch = cv2.resize(image[y1:y2, x1:x2], (out_w, out_h), interpolation=cv2.INTER_LINEAR)
         out[i] = patch.transpose(2, 0, 1)
     return out
+
+
+def image_crops(table: BoxTable, layout: DatasetLayout, scene: str, view: str, frame: int,
+                size: Tuple[int, int]) -> np.ndarray:
+    """uint8 RGB crops ``(n, 3, height, width)`` of the ``n`` boxes of one image, in table-row
+    order (``table.rows(scene, view, frame)``), decoded from the image file."""
+    start, end = table.rows(scene, view, frame)
+    image = read_image_rgb(layout.image_path(scene, view, frame))
+    return crop_boxes(image, table.tlwh[start:end], size)
 
 
 def normalize(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:

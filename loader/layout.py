@@ -31,7 +31,7 @@ from typing import Optional, Union
 import numpy as np
 import yaml
 
-from loader.atomic import atomic_open
+from atomic import atomic_open
 from loader.mot import read_mot
 
 MANIFEST_NAME = "dataset.yaml"

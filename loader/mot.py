@@ -6,7 +6,7 @@ are skipped). Rows are returned as one float64 array of shape ``(N, C)`` with
 convention for "not given"). Column meaning: see ``MOT_COLUMNS``; the box is ``tlwh`` in pixels.
 
 Every malformed row raises :class:`MotFormatError`, which names the file, the 1-based line number
-and the problem. Writing goes through :func:`loader.atomic.atomic_open`.
+and the problem. Writing goes through :func:`atomic.atomic_open`.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Iterable, Sequence, Union
 
 import numpy as np
 
-from loader.atomic import atomic_open
+from atomic import atomic_open
 
 MOT_COLUMNS = ("frame", "id", "x", "y", "w", "h", "conf", "wx", "wy", "wz")
 FRAME, ID, X, Y, W, H, CONF = range(7)

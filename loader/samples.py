@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 
 from loader.boxes import BoxTable, build_box_table
 from loader.cache import CropCache, open_or_build_cache
-from loader.crops import crop_boxes, read_image_rgb
+from loader.crops import image_crops
 from loader.layout import DatasetLayout
 
 log = logging.getLogger(__name__)
@@ -70,11 +70,10 @@ class MultiViewSamples(Dataset):
         return len(self.samples)
 
     def _crops(self, scene: str, view: str, frame: int) -> np.ndarray:
-        start, end = self.table.rows(scene, view, frame)
         if self.cache is not None:
+            start, end = self.table.rows(scene, view, frame)
             return self.cache.crops[start:end]
-        image = read_image_rgb(self.layout.image_path(scene, view, frame))
-        return crop_boxes(image, self.table.tlwh[start:end], self.crop_size)
+        return image_crops(self.table, self.layout, scene, view, frame, self.crop_size)
 
     def __getitem__(self, index: int) -> dict:
         scene, views, frames = self.samples[index]

@@ -39,7 +39,10 @@ def gram(x: Tensor) -> Tensor:
 def softmax_scale(n_cols: Tensor, delta: float, epsilon: float) -> Tensor:
     """tau = ln(delta / (1 - delta) * n_cols) / epsilon, elementwise over an integer tensor.
 
-    n_cols is clamped to >= 1 so that blocks of padding images get a finite (unused) scale.
+    n_cols is clamped to >= 1 so that blocks of padding images get a finite (unused) scale. The
+    tracker's cross-view matching computes the same formula in numpy
+    (:func:`deep_sort.linear_assignment.softmax_scale`; ``tests/test_losses.py`` checks that
+    they agree).
     """
     n = n_cols.clamp(min=1).to(torch.float64)
     return (math.log(delta / (1.0 - delta)) + torch.log(n)) / epsilon

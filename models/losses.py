@@ -17,6 +17,8 @@ from models.loss_ops import (cycle_hinge, gram, masked_softmax, orient, oriented
                              pair_index, pooled_mean, softmax_scale, triple_index)
 
 TRANSITIVE_VARIANTS = ("conference", "journal")
+WEIGHTED_TERMS = ("self", "pairwise", "triplewise")  # each with its weight in the sum
+TERMS = ("loss",) + WEIGHTED_TERMS  # what MvMHATLoss returns (the weighted sum first); logged and plotted
 
 
 class MvMHATLoss(nn.Module):
@@ -50,14 +52,14 @@ class MvMHATLoss(nn.Module):
         if not 0.0 < delta < 1.0 or epsilon <= 0.0:
             raise ValueError(f"need 0 < delta < 1 and epsilon > 0, got {delta}, {epsilon}")
         self.delta, self.epsilon, self.margin = delta, epsilon, margin
-        self.weights = {"self": self_weight, "pairwise": pairwise_weight,
-                        "triplewise": triplewise_weight}
+        self.weights = dict(zip(WEIGHTED_TERMS, (self_weight, pairwise_weight, triplewise_weight)))
         self.transitive = transitive
 
     def forward(self, features: Tensor, mask: Tensor) -> dict[str, Tensor]:
         """features: (B, K, N, D) L2-normalised rows (padding rows may hold anything, NaN too);
         mask: (B, K, N) bool, True = real person.
-        Returns {"loss": weighted sum, "self", "pairwise", "triplewise"}, scalar tensors."""
+        Returns scalar tensors named by ``TERMS``: "loss" (the weighted sum), "self", "pairwise",
+        "triplewise"."""
         if features.dim() != 4 or mask.shape != features.shape[:3]:
             raise ValueError(f"features (B, K, N, D) and mask (B, K, N) expected, got "
                              f"{tuple(features.shape)} and {tuple(mask.shape)}")
@@ -73,8 +75,7 @@ class MvMHATLoss(nn.Module):
         s = gram(x.reshape(b, k * n, -1)).reshape(b, k, n, k, n).transpose(2, 3)
         out: dict[str, Tensor] = {}
         zero = features.new_zeros((), dtype=dtype)
-        for name, term in (("self", self._self), ("pairwise", self._pairwise),
-                           ("triplewise", self._triplewise)):
+        for name, term in zip(WEIGHTED_TERMS, (self._self, self._pairwise, self._triplewise)):
             out[name] = term(s, mask, counts) if self.weights[name] != 0 else zero
         loss = zero
         for name, weight in self.weights.items():

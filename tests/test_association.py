@@ -7,11 +7,13 @@ mapped back to its person exactly.
 import numpy as np
 import pytest
 
-from config import TrackConfig
+from config import CHOICES, TrackConfig
 from deep_sort import Detection, MultiViewTracker
+from deep_sort.association import NoAssociation
 from deep_sort.multiview import ASSOCIATIONS, make_association
-from deep_sort.track_association import TrackletAssociation
-from engine.tracking import tracker_params
+from deep_sort.release_association import ReleaseAssociation
+from deep_sort.tracklet_association import TrackletAssociation
+from pipeline.tracking import build_association, tracker_params
 
 VIEWS = ("1", "2")
 DIM = 8
@@ -77,7 +79,7 @@ def test_a_lone_detection_of_another_person_is_never_linked():
     for f in range(3, 101):
         assert ids[f]["2"][2] not in ids[f]["1"].values(), f
     # the released rules force that link (its re-matching frames 30, 60, 90 confirm it)
-    released, _ = run(scene, "release")
+    released, _ = run(scene, ReleaseAssociation())
     assert released[100]["2"][2] in released[100]["1"].values()
 
 
@@ -120,10 +122,31 @@ def test_empty_frames_and_single_views():
     assert len(out["1"]) == 2 and out["2"] == []
 
 
-def test_registration_config_and_one_tracker_per_instance():
-    assert ASSOCIATIONS["tracklet"] is TrackletAssociation
-    mode = make_association("tracklet", delta=0.5, epsilon=0.5, match_threshold=0.5, renew_interval=30)
-    assert isinstance(mode, TrackletAssociation)
+def test_registry_lists_names_and_modes_take_their_own_parameters():
+    assert ASSOCIATIONS == {"release": ReleaseAssociation, "tracklet": TrackletAssociation, "none": NoAssociation}
+    assert set(ASSOCIATIONS) == set(CHOICES["track.association"])  # config.py cannot import deep_sort
+    with pytest.raises(KeyError, match=r"'nope'.*\['none', 'release', 'tracklet'\]"):
+        make_association("nope")
+    with pytest.raises(TypeError):  # no mode swallows another mode's parameters
+        make_association("tracklet", renew_interval=30)
+    with pytest.raises(TypeError):
+        make_association("none", delta=0.5)
+
+
+def test_association_built_from_config():
+    for name, mode in ASSOCIATIONS.items():
+        assert type(build_association(TrackConfig(association=name))) is mode
+    release = build_association(TrackConfig(association="release", renew_interval=10, epsilon=0.3))
+    assert (release.renew_interval, release.epsilon, release.delta) == (10, 0.3, 0.5)
+    tracklet = build_association(TrackConfig(association="tracklet", tracklet_margin=0.05, tracklet_revise_interval=7))
+    assert (tracklet.rules.margin, tracklet.revise_interval) == (0.05, 7)
+    cfg = TrackConfig(association="nope")  # a config object made in code skips the CHOICES check
+    with pytest.raises(KeyError, match="valid"):
+        build_association(cfg)
+
+
+def test_config_and_one_tracker_per_instance():
+    mode = make_association("tracklet")
     cfg = TrackConfig(association="tracklet", tracklet_link_threshold=0.6)
     a, b = tracker_params(cfg)["association"], tracker_params(cfg)["association"]
     assert a is not b and a.rules.link_threshold == 0.6

@@ -7,7 +7,7 @@ import torch
 
 import inference
 from config import load_config
-from datasets.synthetic import generate_dataset
+from datasets.synthetic.generate import generate_dataset
 from engine.checkpoint import save_checkpoint
 from loader.layout import DatasetLayout
 from loader.mot import read_mot

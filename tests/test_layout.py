@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from datasets.toy import write_toy_dataset
 from loader.layout import DatasetError, DatasetLayout, frame_number, load_manifest, natural_key, parse_manifest
-from toy_dataset import write_toy_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 

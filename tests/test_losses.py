@@ -2,13 +2,15 @@
 perfect features give zero loss, permutation invariance, padding and precision edge cases."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
-from loss_reference import LoopMvMHATLoss
-from models.losses import MvMHATLoss
+from deep_sort import linear_assignment
+from models import loss_ops
+from models.loss_reference import LoopMvMHATLoss
+from models.losses import TERMS, MvMHATLoss
 
-TERMS = ("loss", "self", "pairwise", "triplewise")
 
 
 def random_batch(b: int, k: int, n: int, d: int, pad_images: tuple = (), seed: int = 0):
@@ -74,8 +76,19 @@ def test_vectorised_matches_loops(case, weights, transitive):
 def test_loss_is_the_weighted_sum():
     feats, mask = random_batch(2, 4, 5, 8, seed=3)
     out = MvMHATLoss(self_weight=0.5, pairwise_weight=2.0, triplewise_weight=3.0)(feats, mask)
+    assert tuple(out) == TERMS  # the names the trainer logs and plots
     expected = 0.5 * out["self"] + 2.0 * out["pairwise"] + 3.0 * out["triplewise"]
     torch.testing.assert_close(out["loss"], expected)
+
+
+@pytest.mark.parametrize("delta, epsilon", [(0.5, 0.1), (0.5, 0.5), (0.3, 1.0), (0.9, 0.05)])
+def test_softmax_scale_is_the_same_in_the_loss_and_the_tracker(delta, epsilon):
+    # one formula written twice on purpose (torch for training, numpy for tracking)
+    n = np.arange(1, 40)
+    tracker = [linear_assignment.softmax_scale(int(c), delta, epsilon) for c in n]
+    loss = loss_ops.softmax_scale(torch.from_numpy(n), delta, epsilon)
+    assert loss.dtype == torch.float64
+    np.testing.assert_allclose(loss.numpy(), tracker, rtol=1e-12, atol=1e-12)
 
 
 def orthonormal_identities(people: int, d: int, seed: int = 0) -> torch.Tensor:

@@ -73,7 +73,7 @@ def test_crash_during_write_leaves_old_file(tmp_path, monkeypatch):
 
 
 def test_atomic_open_removes_temporary_on_error(tmp_path):
-    from loader.atomic import atomic_open
+    from atomic import atomic_open
     with pytest.raises(ValueError):
         with atomic_open(tmp_path / "out.txt") as f:
             f.write("half")

@@ -12,7 +12,8 @@ import pytest
 from deep_sort import Detection, MultiViewTracker
 from deep_sort.detection import xyah_to_tlwh
 from deep_sort.linear_assignment import adaptive_softmax, cross_view_matching, softmax_scale
-from deep_sort.multiview import FramePlan, ReleaseAssociation
+from deep_sort.association import FramePlan, NoAssociation
+from deep_sort.release_association import ReleaseAssociation
 from deep_sort.tracker import TemporalMatches
 
 VIEWS = (1, 2, 3)
@@ -45,10 +46,11 @@ def make_scene(frames, people=5, dim=16, noise=0.01, seed=0, absent=None, swap=N
     return scene
 
 
-def run(scene, **kw):
-    """IDs reported per frame, view and person: ``ids[f][v][p]`` (output boxes = detections)."""
-    kw.setdefault("renew_interval", R)
-    mv = MultiViewTracker(VIEWS, output_box="detection", **kw)
+def run(scene, association=None, renew_interval=R, **kw):
+    """IDs reported per frame, view and person: ``ids[f][v][p]`` (output boxes = detections);
+    the released association unless another mode is given."""
+    association = association or ReleaseAssociation(renew_interval=renew_interval)
+    mv = MultiViewTracker(VIEWS, association, output_box="detection", **kw)
     ids = {}
     for f, views in scene.items():
         out = mv.update(f, {v: dets for v, (_, dets) in views.items()})
@@ -92,7 +94,7 @@ def test_frames_and_views_without_detections():
 
 
 def test_missing_views_and_unknown_views():
-    mv = MultiViewTracker(VIEWS)
+    mv = MultiViewTracker(VIEWS, ReleaseAssociation())
     assert mv.update(1, {}) == {1: [], 2: [], 3: []}
     with pytest.raises(KeyError, match="unknown views"):
         mv.update(2, {4: []})
@@ -139,8 +141,8 @@ def test_association_mode_is_pluggable():
     for f, views in scene.items():
         out = mv.update(f, {v: dets for v, (_, dets) in views.items()})
     assert not {t for t, _ in out[1]} & {t for t, _ in out[2]}
-    with pytest.raises(KeyError, match="release"):
-        MultiViewTracker(VIEWS, association="nope")
+    with pytest.raises(TypeError, match="make_association"):  # an instance, not a name
+        MultiViewTracker(VIEWS, association="release")
 
 
 class Relabel:
@@ -179,7 +181,7 @@ def test_kalman_output_box():
     scene = make_scene(12)
     dets = {f: {v: d for v, (_, d) in views.items()} for f, views in scene.items()}
     for misses, expected in ((1, 5), (0, 0)):
-        mv = MultiViewTracker(VIEWS, output_max_misses=misses)
+        mv = MultiViewTracker(VIEWS, ReleaseAssociation(), output_max_misses=misses)
         for f in range(1, 12):
             out = mv.update(f, dets[f])
         boxes = np.array([d.tlwh for d in dets[11][1]])
@@ -195,7 +197,7 @@ def test_degenerate_kalman_box_is_not_reported():
     # one person shrinking steadily (height 295 -> 5 in 30 frames): the missed frame's prediction
     # has a height below zero, which is no box and must not reach the result file
     feat = np.eye(4)[0]
-    mv = MultiViewTracker((1,), output_max_misses=1)
+    mv = MultiViewTracker((1,), ReleaseAssociation(), output_max_misses=1)
     for f in range(1, 31):
         out = mv.update(f, {1: [Detection([100, 100, 0.4 * (305 - 10 * f), 305 - 10 * f], 1, feat)]})
     assert len(out[1]) == 1
@@ -262,12 +264,12 @@ def test_no_association_is_independent_per_view_tracking():
     # a person missing from view 2 for a while: "none" must neither keep its track alive from
     # other views nor lend it IDs; each view equals a lone tracker run on that view
     scene = make_scene(100, absent={(2, 1): (40, 50)})
-    ids = run(scene, association="none")
+    ids = run(scene, association=NoAssociation())
     for f in range(3, 101):
         for v, u in ((1, 2), (1, 3), (2, 3)):
             assert not set(ids[f][v].values()) & set(ids[f][u].values())
     for v in VIEWS:
-        lone = MultiViewTracker((v,), association="release", output_box="detection")
+        lone = MultiViewTracker((v,), ReleaseAssociation(), output_box="detection")
         alone = {}
         for f, views in scene.items():
             persons, dets = views[v]

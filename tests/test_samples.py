@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 import torch
 
+from datasets.toy import write_toy_dataset
 from loader.boxes import build_box_table
 from loader.cache import CacheMismatch, CropCache, cache_dir_for, open_or_build_cache
 from loader.crops import IMAGENET_MEAN, IMAGENET_STD, crop_boxes, normalize, read_image_rgb
 from loader.layout import DatasetError, DatasetLayout
 from loader.mot import read_mot, write_mot
 from loader.samples import MultiViewSamples, build_samples, collate_samples
-from toy_dataset import write_toy_dataset
 
 
 @pytest.fixture

@@ -10,17 +10,17 @@ import cv2
 import numpy as np
 import pytest
 
-from datasets.synth_background import render_background, sample_style
-from datasets.synth_camera import make_camera, read_calibration
-from datasets.synth_detector import DetectorNoise, simulate_detections
-from datasets.synth_figure import build_figures, pose
-from datasets.synth_looks import Appearance, sample_appearances
-from datasets.synth_motion import camera_path
-from datasets.synth_moving_background import MovingBackground
-from datasets.synth_render import ViewRenderer
-from datasets.synth_scene import Scene, make_scene, write_view
-from datasets.synth_world import World, make_world
-from datasets.synthetic import ensure_dataset, generate_dataset, parse_args
+from datasets.synthetic.background import render_background, sample_style
+from datasets.synthetic.camera import make_camera, read_calibration
+from datasets.synthetic.detector import DetectorNoise, simulate_detections
+from datasets.synthetic.figure import build_figures, pose
+from datasets.synthetic.looks import Appearance, sample_appearances
+from datasets.synthetic.motion import camera_path
+from datasets.synthetic.moving_background import MovingBackground
+from datasets.synthetic.render import ViewRenderer
+from datasets.synthetic.scene import Scene, make_scene, write_view
+from datasets.synthetic.world import World, make_world
+from datasets.synthetic.generate import ensure_dataset, generate_dataset, parse_args
 from loader.layout import DatasetLayout
 from loader.mot import parse_mot_lines, read_mot
 

@@ -9,11 +9,11 @@ import torch.multiprocessing as mp
 
 import train
 from config import load_config
+from datasets.toy import write_toy_dataset
 from engine.checkpoint import REQUIRED_KEYS, load_checkpoint
 from engine.schedule import lr_factor
 from engine.validation import association_counts
 from models.embedding import WeightsError, build_model, imagenet_weights_path
-from toy_dataset import write_toy_dataset
 
 
 @pytest.fixture(scope="module")

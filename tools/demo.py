@@ -21,10 +21,10 @@ import sys
 import time
 from pathlib import Path
 
-import train
+from atomic import atomic_open, atomic_path
 from config import load_config
-from datasets.synthetic import ensure_dataset
-from loader.atomic import atomic_open, atomic_path
+from datasets.synthetic.generate import ensure_dataset
+from engine.training_run import run_training
 from loader.layout import MANIFEST_NAME, load_manifest
 from metrics.table import format_rows
 from tools.runs import f1_or_zero, track, track_and_score
@@ -82,7 +82,7 @@ def main(args: argparse.Namespace, overrides) -> int:
     print(f"demo: data ready in {t_data - t0:.0f} s; training {cfg.train.max_steps} steps "
           "(the log prints s/step and the ETA)", flush=True)
     if not args.skip_train:
-        train.main(cfg)
+        run_training(cfg)
     t_train = time.perf_counter()
     print(f"demo: trained in {t_train - t_data:.0f} s; tracking and scoring the test frames", flush=True)
     reports = {"trained": track_and_score(cfg, out / "best.pt", out / "test_trained"),
@@ -92,8 +92,7 @@ def main(args: argparse.Namespace, overrides) -> int:
         reports[f"trained, {mode} association"] = track_and_score(
             cfg, out / "best.pt", out / f"test_trained_{mode}", out / "test_trained", association=mode)
     # a rendered scene of the trained run, from the cached features
-    track(cfg, out / "best.pt", out / "render", out / "test_trained",
-                    extra_args=["--scene", first_scene(root), "--render"])
+    track(cfg, out / "best.pt", out / "render", out / "test_trained", scenes=[first_scene(root)], render=True)
     mosaics = sorted((out / "render" / "render").glob("*_mosaic_*.png"))
     if mosaics:
         shutil.copyfile(mosaics[len(mosaics) // 2], out / "mosaic.png")

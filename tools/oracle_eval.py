@@ -1,6 +1,6 @@
 """Score the multi-view tracker's association on oracle detections of the real test scenes.
 
-    python tools/oracle_eval.py [--association release|tracklet] [--sigmas 0,0.1,0.3] \
+    python -m tools.oracle_eval [--association release|tracklet] [--sigmas 0,0.1,0.3] \
         [--scenes 1,2,3] [--out runs/oracle] [--seed 0] [--dim 64] [--track.key=value ...]
 
 Detections are every ground-truth box of the official test GT (``../shared/data/mvmhat_eval``),
@@ -18,42 +18,40 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
+import importlib.util
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-import numpy as np
+from atomic import atomic_open
+from config import TrackConfig, load_config
+from deep_sort.detection import Detection
+from deep_sort.multiview import MultiViewTracker
+from loader.mot import write_mot
+from metrics.evaluate import evaluate
+from metrics.inputs import load_scenes, read_scenes_csv, scenes_from_csv, select_scenes
+from pipeline.tracking import track_rows, tracker_params
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from config import TrackConfig, load_config  # noqa: E402
-from deep_sort.detection import Detection  # noqa: E402
-from deep_sort.multiview import MultiViewTracker  # noqa: E402
-from engine.tracking import tracker_params  # noqa: E402
-from loader.atomic import atomic_open  # noqa: E402
-from loader.mot import write_mot  # noqa: E402
-from metrics.evaluate import evaluate  # noqa: E402
-from metrics.inputs import load_scenes, read_scenes_csv, scenes_from_csv, select_scenes  # noqa: E402
-
-SHARED = ROOT.parent / "shared"  # a shared/ folder beside the repository
+SHARED = Path(__file__).resolve().parents[2] / "shared"  # a shared/ folder beside the repository
 DATA = SHARED / "data" / "mvmhat_eval"
 COLUMNS = ("MOTA", "IDF1", "IDs", "MVIDP", "MVIDR", "MVIDF1", "MVMA", "fps")
 TRIM = 2  # frames dropped from each end of a scene's output (the released frame loop)
 
 
+@functools.lru_cache(maxsize=None)
 def oracle_module(shared: Path = SHARED):
-    """``oracle_features`` from ``shared/tools`` (ImportError naming the folder if absent)."""
-    tools = Path(shared) / "tools"
-    if not (tools / "oracle_features.py").is_file():
-        raise ImportError(f"oracle_features.py not found in {tools} (a shared/ folder beside the repository)")
-    if str(tools) not in sys.path:
-        sys.path.insert(0, str(tools))
-    import oracle_features
-    return oracle_features
+    """``oracle_features`` loaded from its file in ``shared/tools`` (ImportError naming the folder
+    if absent); ``sys.path`` is left as it is."""
+    path = Path(shared) / "tools" / "oracle_features.py"
+    if not path.is_file():
+        raise ImportError(f"oracle_features.py not found in {path.parent} (a shared/ folder beside the repository)")
+    spec = importlib.util.spec_from_file_location("oracle_features", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as an import would: dataclasses and pickling look it up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def scene_frames(scene: str, sigma: float, seed: int, dim: Optional[int], data: Path,
@@ -76,16 +74,8 @@ def track_oracle_scene(views: Sequence[str], frame_range: tuple, by_frame: dict,
     """Run the tracker over frames start..end; ``(rows per view (M, 10), frames, tracker seconds)``."""
     start, end = frame_range
     tracker = MultiViewTracker(views, **params)
-    out: Dict[str, list] = {v: [] for v in views}
-    seconds = 0.0
-    for frame in range(start, end + 1):
-        t0 = time.perf_counter()
-        tracks = tracker.update(frame, by_frame[frame])
-        seconds += time.perf_counter() - t0
-        if start + TRIM <= frame <= end - TRIM:
-            for v, boxes in tracks.items():
-                out[v].extend([frame, tid, *box, 1, -1, -1, -1] for tid, box in boxes)
-    rows = {v: np.array(r, dtype=np.float64).reshape(-1, 10) for v, r in out.items()}
+    rows, seconds = track_rows(tracker, ((f, by_frame[f]) for f in range(start, end + 1)),
+                               keep=(start + TRIM, end - TRIM))
     return rows, end - start + 1, seconds
 
 

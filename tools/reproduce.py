@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import os
 import sys
 import time
@@ -33,10 +34,10 @@ from pathlib import Path
 
 import torch
 
-import train
+from atomic import atomic_open
 from config import Config, apply_dict, config_to_dict, load_config, save_config
-from datasets.synthetic import ensure_dataset
-from loader.atomic import atomic_open
+from datasets.synthetic.generate import ensure_dataset
+from engine.training_run import run_training
 from metrics.table import markdown_rows
 from models.embedding import imagenet_weights_path
 from tools.runs import track_and_score
@@ -152,7 +153,7 @@ def run_row(cfg: Config, row_dir: Path, loss_weights, force: bool, features_from
     t0 = time.perf_counter()
     save_config(cfg, row_dir / "config.yaml")
     if loss_weights is not None:
-        train.main(cfg)
+        run_training(cfg)
     t1 = time.perf_counter()
     report = track_and_score(cfg, checkpoint, row_dir / "test", features_from)
     t2 = time.perf_counter()
@@ -243,4 +244,5 @@ def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")  # until training sets its own
     sys.exit(main(parse_args()))

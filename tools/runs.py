@@ -5,12 +5,12 @@ import math
 import shutil
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
-import inference
 from config import Config
 from metrics.evaluate import EvalReport, evaluate
 from metrics.inputs import load_scenes, scenes_from_layout
+from pipeline.split import track_split
 
 
 def track_and_score(cfg: Config, checkpoint, out: Path, features_from: Optional[Path] = None,
@@ -21,22 +21,21 @@ def track_and_score(cfg: Config, checkpoint, out: Path, features_from: Optional[
     return evaluate(data)
 
 
-def track(cfg: Config, checkpoint, out: Path, features_from: Optional[Path] = None, extra_args=(),
-          **track_changes) -> dict:
-    """Run inference on the test split into ``out``; returns its ``run.json`` record.
+def track(cfg: Config, checkpoint, out: Path, features_from: Optional[Path] = None,
+          scenes: Optional[Sequence[str]] = None, render: bool = False, **track_changes) -> dict:
+    """Track the test split into ``out`` (:func:`pipeline.split.track_split`); returns its
+    ``run.json`` record.
 
     ``features_from``: an earlier run's folder whose cached features (same checkpoint and boxes)
-    are reused, so only the tracker runs. ``extra_args``: more inference.py arguments.
+    are reused, so only the tracker runs. ``scenes``: only these; ``render``: videos too.
     ``track_changes``: ``track.*`` fields to change.
     """
     if track_changes:
         cfg = replace(cfg, track=replace(cfg.track, **track_changes))
-    argv = ["--checkpoint", str(checkpoint), "--out", str(out), *extra_args]
-    if features_from is not None:
-        if Path(features_from).resolve() != Path(out).resolve():
-            shutil.copytree(Path(features_from) / "features", Path(out) / "features", dirs_exist_ok=True)
-        argv.append("--reuse-features")
-    return inference.main(cfg, inference.parse_args(argv)[0])
+    if features_from is not None and Path(features_from).resolve() != Path(out).resolve():
+        shutil.copytree(Path(features_from) / "features", Path(out) / "features", dirs_exist_ok=True)
+    return track_split(cfg, str(checkpoint), out, scenes=scenes, render=render,
+                       reuse_features=features_from is not None)
 
 
 def f1_or_zero(value) -> float:

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from datasets.synth_looks import PATTERNS, Appearance
+from datasets.synthetic.looks import PATTERNS, Appearance
 
 TEMPLATE_HEIGHT = 1.75  # metres
 HEAD_Z, HEAD_R = 1.625, 0.115  # head centre height and radius of the template, metres

@@ -1,4 +1,5 @@
-"""A tiny dataset in the MvMHAT layout, written by the tests themselves (and the loader benchmark)."""
+"""A tiny dataset in the MvMHAT layout with random images and boxes, for the tests and the loader
+benchmark (``bench.loader_throughput``)."""
 from __future__ import annotations
 
 from pathlib import Path

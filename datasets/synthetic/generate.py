@@ -1,28 +1,10 @@
-"""Synthetic multi-view, multi-person scenes in the released MvMHAT layout: the built-in dataset.
+"""Generating a synthetic dataset: scenes rendered view by view (in parallel), calibration,
+previews, settings and manifest; and the command line of ``python -m datasets.synthetic``.
 
-    python -m datasets.synthetic --out data/synthetic --scenes 4 --views 4 --frames 300 \\
-        --people 6-10 --size 640x360 --seed 0 [--camera-motion 1]
-
-writes, for scenes ``1..S`` and views ``1..V``::
-
-    DIR/dataset.yaml                          scenes and train/test frame ranges (first 70% train)
-    DIR/synthetic.json                        the generator's settings (``ensure_dataset`` reads it)
-    DIR/<scene>/calibration.json              K, R, t and image size of every camera (metres);
-                                              moving cameras add "frames": [{R, t} per frame]
-    DIR/<scene>/preview.png                   one frame of every view with GT boxes and ids
-    DIR/<scene>/<view>/images/<n>.jpg         frames 0..F-1
-    DIR/<scene>/<view>/gt_det/gt.txt          frame,id,x,y,w,h,1,1,visibility,-1 (ids global per scene)
-    DIR/<scene>/<view>/gt_det/det.txt         frame,-1,x,y,w,h,score,-1,-1,-1 (simulated detector)
-
-``--camera-motion 1`` makes every camera hand-held (panning, jitter, drift, quick head turns), as
-in the real MvMHAT videos; 0 (the default) keeps them static. On one machine the same arguments
-give byte-identical files, whatever ``--workers``; across CPU kinds the written (rounded) numbers
-may differ in their last digit (README, "Synthetic scenes"). Implementation:
-``synth_world`` (walkers), ``synth_looks`` (clothes, props), ``synth_figure`` (3D figures),
-``synth_camera`` (cameras), ``synth_motion`` (hand-held camera paths), ``synth_background``
-(ground, facades), ``synth_moving_background`` (a moving camera's background), ``synth_render``
-(drawing, boxes, visibility), ``synth_detector`` (det.txt), ``synth_scene`` (one scene to disk),
-``synth_preview`` (preview.png).
+:func:`generate_dataset` writes the layout described in :mod:`datasets.synthetic`;
+:func:`ensure_dataset` generates only when the folder holds no dataset made with the same settings.
+On one machine the same arguments give byte-identical files, whatever ``--workers``; across CPU
+kinds the written (rounded) numbers may differ in their last digit (README, "Synthetic scenes").
 """
 from __future__ import annotations
 
@@ -39,16 +21,17 @@ from typing import Union
 import cv2
 from tqdm import tqdm
 
-from datasets.synth_camera import write_calibration
-from datasets.synth_detector import DetectorNoise
-from datasets.synth_preview import write_preview
-from datasets.synth_scene import make_scene, write_view
-from loader.atomic import atomic_open
+from atomic import atomic_open
+from datasets.synthetic.camera import write_calibration
+from datasets.synthetic.detector import DetectorNoise
+from datasets.synthetic.preview import write_preview
+from datasets.synthetic.scene import make_scene, write_view
 from loader.layout import MANIFEST_NAME, Manifest, SceneSpec, load_manifest, write_manifest
 
 MANIFEST_TITLE = "synthetic"  # the manifest's name; marks a folder this generator may overwrite
 INCOMPLETE = ".synthetic-incomplete"  # marks a folder while it is being generated
 SETTINGS_NAME = "synthetic.json"  # the generator's settings, next to the manifest
+DESCRIPTION = "Synthetic multi-view, multi-person scenes in the released MvMHAT layout: the built-in dataset."
 
 
 def _render_task(job: dict) -> dict:
@@ -180,7 +163,7 @@ def parse_pair(text: str, sep: str) -> tuple:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m datasets.synthetic", description=DESCRIPTION)
     p.add_argument("--out", required=True, help="output dataset root")
     p.add_argument("--scenes", type=int, default=4, help="number of scenes")
     p.add_argument("--views", type=int, default=4, help="cameras per scene")
@@ -211,6 +194,3 @@ def main(args: argparse.Namespace) -> None:
                                overwrite=args.overwrite, camera_motion=args.camera_motion)
     print(json.dumps(summary))
 
-
-if __name__ == "__main__":
-    main(parse_args())

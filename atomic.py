@@ -2,7 +2,9 @@
 
 Every writer in this codebase writes to a temporary file in the destination's folder and renames
 it over the destination only after the write succeeded (``os.replace`` is atomic on POSIX and
-Windows when both paths are on one file system).
+Windows when both paths are on one file system). A top-level module of its own: config, the
+loader, the engine, the inference pipeline, the synthetic generator, the tools and the entry
+scripts all write files, and none of them is the home of the others' writes.
 """
 from __future__ import annotations
 

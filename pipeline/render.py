@@ -1,9 +1,8 @@
 """Videos of tracking results: one mp4 per view and a mosaic of all views, in which one person
-has one colour in every view (colour = function of the track ID), plus a few PNG mosaic frames."""
+has one colour in every view (colour = function of the track ID, :mod:`drawing`), plus a few
+PNG mosaic frames."""
 from __future__ import annotations
 
-import colorsys
-import math
 import os
 from pathlib import Path
 from typing import Dict, Sequence
@@ -12,43 +11,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from loader.atomic import atomic_path
+from atomic import atomic_path
+from drawing import draw_tracks, mosaic
 from loader.layout import DatasetLayout
-
-
-def id_color(track_id: int) -> tuple:
-    """A BGR colour per ID, far apart for consecutive IDs (golden-ratio hue steps)."""
-    hue = (track_id * 0.618033988749895) % 1.0
-    r, g, b = colorsys.hsv_to_rgb(hue, 0.85, 1.0)
-    return int(b * 255), int(g * 255), int(r * 255)
-
-
-def draw_tracks(image: np.ndarray, rows: np.ndarray, label: str = "") -> np.ndarray:
-    """Draw MOT rows ``(M, >=6)`` of one frame on a BGR image (in place) and return it."""
-    thick = max(1, image.shape[0] // 300)
-    for row in rows:
-        tid, (x, y, w, h) = int(row[1]), row[2:6]
-        color = id_color(tid)
-        cv2.rectangle(image, (int(x), int(y)), (int(x + w), int(y + h)), color, thick)
-        cv2.putText(image, str(tid), (int(x), max(12, int(y) - 3)), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.4 * thick + 0.1, color, thick, cv2.LINE_AA)
-    if label:
-        cv2.putText(image, label, (8, image.shape[0] - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
-    return image
-
-
-def mosaic(images: Sequence[np.ndarray], width: int = 1280) -> np.ndarray:
-    """Tile images (resized to a common cell) in a near-square grid ``width`` pixels wide."""
-    cols = math.ceil(math.sqrt(len(images)))
-    rows = math.ceil(len(images) / cols)
-    h0, w0 = images[0].shape[:2]
-    cw = width // cols
-    ch = int(round(cw * h0 / w0))
-    out = np.zeros((rows * ch, cols * cw, 3), np.uint8)
-    for i, im in enumerate(images):
-        r, c = divmod(i, cols)
-        out[r * ch:(r + 1) * ch, c * cw:(c + 1) * cw] = cv2.resize(im, (cw, ch), interpolation=cv2.INTER_AREA)
-    return out
 
 
 class _Video:

@@ -4,7 +4,7 @@ Randomness is derived from ``(seed, scene index[, view index], stream)`` through
 ``numpy.random.SeedSequence``, so a scene, and every view of it, comes out the same whichever
 process renders it and in whatever order: the same seed gives byte-identical files. Cameras and
 scenery do not depend on the number of frames. With ``camera_motion > 0`` every camera moves about
-its rest pose (``synth_motion``), each from its own generator; at 0 nothing else changes.
+its rest pose (``motion``), each from its own generator; at 0 nothing else changes.
 """
 from __future__ import annotations
 
@@ -16,15 +16,15 @@ from typing import Callable, Iterator, Optional, Sequence, Union
 import cv2
 import numpy as np
 
-from datasets.synth_background import SceneStyle, render_background, sample_style
-from datasets.synth_camera import Camera, place_cameras
-from datasets.synth_detector import DetectorNoise, simulate_detections
-from datasets.synth_figure import Figures, build_figures, pose
-from datasets.synth_motion import camera_path
-from datasets.synth_moving_background import MovingBackground
-from datasets.synth_render import ViewRenderer
-from datasets.synth_world import World, make_world
-from loader.atomic import atomic_path
+from atomic import atomic_path
+from datasets.synthetic.background import SceneStyle, render_background, sample_style
+from datasets.synthetic.camera import Camera, place_cameras
+from datasets.synthetic.detector import DetectorNoise, simulate_detections
+from datasets.synthetic.figure import Figures, build_figures, pose
+from datasets.synthetic.motion import camera_path
+from datasets.synthetic.moving_background import MovingBackground
+from datasets.synthetic.render import ViewRenderer
+from datasets.synthetic.world import World, make_world
 from loader.mot import write_mot
 
 # Independent random streams: per scene (world, cameras, style) and per view (render, detector, motion).
@@ -68,7 +68,7 @@ def make_scene(seed: int, index: int, n_views: int, n_frames: int, people: tuple
 
 
 def render_view_frames(scene: Scene, view: int, seed: int, index: int) -> Iterator:
-    """Yield a :class:`~datasets.synth_render.FrameResult` per frame of view ``view`` (0-based)."""
+    """Yield a :class:`~datasets.synthetic.render.FrameResult` per frame of view ``view`` (0-based)."""
     cam = scene.cameras[view]
     moving = MovingBackground(cam, scene.style) if cam.moving else None
     renderer = ViewRenderer(cam.at(0), None if cam.moving else render_background(cam, scene.style),

@@ -36,13 +36,13 @@ evidence allows. Tracks keep the plain Deep SORT lifecycle (no cross-view keep-a
 """
 from __future__ import annotations
 
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
+from deep_sort.association import FramePlan, View
 from deep_sort.detection import Detection
 from deep_sort.identity_linking import LinkRules, link_identities, name_identities
-from deep_sort.multiview import FramePlan, View
 from deep_sort.track import Track
 from deep_sort.tracker import TemporalMatches, Tracker
 
@@ -53,9 +53,7 @@ class TrackletAssociation:
     ``memory`` / ``recent``: effective number of detections in a track's long / recent evidence.
     ``link_threshold``, ``keep_bonus``, ``margin``, ``turn_margin``: the linking rules
     (:class:`~deep_sort.identity_linking.LinkRules`). ``revise_interval``: frames between
-    revisions of every link (tentative tracks are linked every frame). The released mode's
-    ``delta``, ``epsilon``, ``match_threshold`` and ``renew_interval`` are accepted and ignored
-    (one constructor signature for every mode).
+    revisions of every link (tentative tracks are linked every frame).
 
     One instance serves one :class:`~deep_sort.multiview.MultiViewTracker`: it holds, per live
     track of that tracker, a row of ``sums (slots, 2, D)`` (long and recent evidence) and of
@@ -65,7 +63,7 @@ class TrackletAssociation:
 
     def __init__(self, memory: float = 200.0, recent: float = 20.0, link_threshold: float = 0.35,
                  keep_bonus: float = 0.15, margin: float = 0.15, turn_margin: float = 0.3,
-                 revise_interval: int = 5, **_release_params):
+                 revise_interval: int = 5):
         if not memory >= recent >= 1 or revise_interval < 1:
             raise ValueError(f"need memory >= recent >= 1 and revise_interval >= 1, got {memory}, "
                              f"{recent}, {revise_interval}")

@@ -4,7 +4,7 @@ Every pixel's viewing ray is intersected with the ground plane and with a vertic
 facades around the scene, all at once with numpy. Textures are anchored in world coordinates, so
 every camera of a scene sees the same ground. The result is computed once per view and copied
 into every frame before the people and props are drawn (a moving camera warps wider renders
-instead, ``synth_moving_background``).
+instead, ``moving_background``).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from datasets.synth_camera import Camera
+from datasets.synthetic.camera import Camera
 
 GROUNDS = ("tiles", "grass", "asphalt")
 WALL_RADIUS = 28.0  # metres from the origin to the facades

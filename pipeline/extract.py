@@ -16,10 +16,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from atomic import atomic_path
 from engine.embed import embed_crops
-from loader.atomic import atomic_path
 from loader.boxes import BoxTable
-from loader.crops import crop_boxes, read_image_rgb
+from loader.crops import image_crops
 from loader.layout import DatasetLayout
 
 
@@ -39,8 +39,7 @@ class FrameCrops(Dataset):
         for view in self.table.views[self.scene]:
             start, end = self.table.rows(self.scene, view, frame)
             if end > start:
-                image = read_image_rgb(self.layout.image_path(self.scene, view, frame))
-                crops.append(crop_boxes(image, self.table.tlwh[start:end], self.crop_size))
+                crops.append(image_crops(self.table, self.layout, self.scene, view, frame, self.crop_size))
                 rows.append(np.arange(start, end))
         if not crops:
             return np.zeros((0, 3) + self.crop_size, np.uint8), np.zeros(0, np.int64)

@@ -1,7 +1,7 @@
 """Pinhole cameras around the walking area, their projection and their sensor look.
 
 ``CONVENTIONS`` (also written into every ``calibration.json``) fixes units and axes. A moving
-camera (``datasets.synth_motion``) also carries one pose per frame; ``Camera.at(frame)`` gives it,
+camera (``datasets.synthetic.motion``) also carries one pose per frame; ``Camera.at(frame)`` gives it,
 and ``calibration.json`` stores it as described by ``PER_FRAME``.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from loader.atomic import atomic_open
+from atomic import atomic_open
 
 CONVENTIONS = (
     "World points are metres with the ground plane at z = 0. A world point X maps to camera "

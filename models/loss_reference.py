@@ -2,7 +2,7 @@
 
 One sample, one image, one pair, one triple at a time, on unpadded (n_a, D) feature blocks,
 computed in float64 by default. Used by tests/test_losses.py (parity of values and gradients)
-and bench/loss_speed.py (speed ratio). Same interface and outputs as MvMHATLoss.
+and ``python -m bench.loss_speed`` (speed ratio). Same interface and outputs as MvMHATLoss.
 """
 from __future__ import annotations
 

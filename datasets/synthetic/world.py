@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from datasets.synth_looks import Appearance, Prop, sample_appearances, sample_props
+from datasets.synthetic.looks import Appearance, Prop, sample_appearances, sample_props
 
 STRIDE_M = 1.4  # ground distance of one full gait cycle (two steps), metres
 ENTRY_MARGIN_M = 2.5  # the entry/exit ring lies this far outside the walking disc

@@ -15,8 +15,8 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
-from datasets.synth_camera import Camera
-from datasets.synth_figure import DRAWN, FACES, PART_NAMES, SIDE_FACES, TORSO, Figures, prop_corners
+from datasets.synthetic.camera import Camera
+from datasets.synthetic.figure import DRAWN, FACES, PART_NAMES, SIDE_FACES, TORSO, Figures, prop_corners
 
 SHIFT = 4  # fixed-point bits of polygon coordinates handed to OpenCV
 ONE = 1 << SHIFT

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datasets.synth_camera import Camera
+from datasets.synthetic.camera import Camera
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The background of a moving camera, warped per frame from a few wider pre-rendered images.
 
-Rendering the background (``synth_background``) costs about 30 times more than warping it, so a
+Rendering the background (``background``) costs about 30 times more than warping it, so a
 moving camera renders a few wider images (tiles) of its surroundings and warps one per frame:
 
 * the ground through the ground plane's homography, exact for any pose;
@@ -16,8 +16,8 @@ import dataclasses
 import cv2
 import numpy as np
 
-from datasets.synth_background import WALL_RADIUS, SceneStyle, trace_background
-from datasets.synth_camera import Camera
+from datasets.synthetic.background import WALL_RADIUS, SceneStyle, trace_background
+from datasets.synthetic.camera import Camera
 
 
 def _ground_homography(K: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -1,0 +1,58 @@
+"""What a cross-view association mode is: the :class:`Association` protocol and its result.
+
+:class:`~deep_sort.multiview.MultiViewTracker` runs every view's Deep SORT matching, then asks
+its association mode for a :class:`FramePlan`: the final per-view assignments, the IDs kept
+alive, and any relabelling of tracks. The modes live side by side: :class:`NoAssociation`
+(here: per-view tracking only), the released rules (:mod:`deep_sort.release_association`) and
+the tracklet mode (:mod:`deep_sort.tracklet_association`); ``deep_sort.multiview.ASSOCIATIONS``
+names them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Hashable, List, Mapping, Protocol, Sequence, Set, Tuple
+
+from deep_sort.detection import Detection
+from deep_sort.tracker import TemporalMatches, Tracker
+
+View = Hashable
+Assignments = List[Tuple[int, int]]  # (track_id, detection index) in one view
+
+
+@dataclass
+class FramePlan:
+    """An association mode's decision for one frame.
+
+    ``assignments[v]``: view v's final ``(track_id, detection index)`` pairs (an ID with no
+    track in v starts one there; unassigned detections start fresh IDs). ``keep_alive``: track
+    IDs seen anywhere this frame, which no view counts as missed. ``relabel[v]``: ``{old: new}``
+    track IDs to change in view v before the assignments are applied (the tracks keep their
+    state and stored features; assignments use the new IDs).
+    """
+
+    assignments: Dict[View, Assignments]
+    keep_alive: Set[int]
+    relabel: Dict[View, Dict[int, int]] = field(default_factory=dict)
+
+
+class Association(Protocol):
+    """Decides each view's final assignments from the views' temporal matches.
+
+    ``temporal[v]`` is view v's Deep SORT result for this frame; ``trackers`` may be read, never
+    changed (changes go through the returned :class:`FramePlan`). Detection indices refer to
+    ``detections[v]``.
+    """
+
+    def associate(self, frame: int, views: Sequence[View], trackers: Mapping[View, Tracker],
+                  detections: Mapping[View, Sequence[Detection]],
+                  temporal: Mapping[View, TemporalMatches]) -> FramePlan: ...
+
+
+class NoAssociation:
+    """Per-view tracking only: every view keeps its own Deep SORT matches and no ID crosses views
+    (the ablation "no cross-view association"; views still draw IDs from one counter)."""
+
+    def associate(self, frame: int, views: Sequence[View], trackers: Mapping[View, Tracker],
+                  detections: Mapping[View, Sequence[Detection]],
+                  temporal: Mapping[View, TemporalMatches]) -> FramePlan:
+        return FramePlan({v: list(temporal[v].matches) for v in views}, set())

@@ -1,0 +1,82 @@
+"""One training run from a resolved config: samples, model, loss, the :class:`Trainer`, curves.
+
+:func:`run_training` is what ``train.py`` runs and what the tools (``tools.demo``,
+``tools.reproduce``) call. It writes ``OUT_DIR/config.yaml``, ``train.log``, ``metrics.jsonl``,
+``last.pt``, ``best.pt`` (best validation value) and ``loss.png`` with ``OUT_DIR =
+cfg.train.out_dir``; under torchrun every process calls it (DDP).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from config import Config, config_to_dict, save_config
+from engine.distributed import DistInfo, barrier, init_distributed, shutdown
+from engine.logs import environment, plot_curves, setup_logging
+from engine.trainer import Trainer
+from loader.layout import DatasetLayout, holdout_split
+from loader.samples import build_samples
+from models.embedding import build_model
+from models.losses import MvMHATLoss
+
+log = logging.getLogger("train")
+
+
+def build_datasets(cfg: Config, info: DistInfo) -> tuple:
+    """Training and validation samples; on DDP the main process builds the crop caches first."""
+    d = cfg.data
+    layout = DatasetLayout(d.root, d.manifest)
+    train_split, val_split = d.train_split, d.val_split
+    if val_split is None and d.val_fraction > 0:
+        layout = DatasetLayout(d.root, holdout_split(layout.manifest, d.train_split, d.val_fraction))
+        train_split, val_split = "fit", "val"
+    cache_root = None
+    if d.crop_cache:
+        cache_root = Path(d.cache_dir) if d.cache_dir else Path(d.root) / ".crop_cache"
+    common = dict(kind=d.boxes, views=d.views, frames=d.frames, frame_gap=d.frame_gap,
+                  crop_size=(d.crop_height, d.crop_width), cache_root=cache_root, progress=info.is_main)
+    if not info.is_main:
+        barrier(info)  # wait until the main process has built the caches
+    train_set = build_samples(layout, train_split, sample_stride=d.sample_stride, **common)
+    val_set = None
+    if val_split is not None:
+        val_set = build_samples(layout, val_split, sample_stride=d.frames * d.frame_gap, **common)
+    if info.is_main:
+        barrier(info)
+    return train_set, val_set
+
+
+def run_training(cfg: Config) -> Trainer:
+    """Train with ``cfg`` into ``cfg.train.out_dir`` (see the module docstring); returns the trainer."""
+    info, device = init_distributed(cfg.train.device)
+    out_dir = Path(cfg.train.out_dir)
+    setup_logging(out_dir, info.is_main)
+    if info.is_main:
+        save_config(cfg, out_dir / "config.yaml")
+        log.info("config: %s", json.dumps(config_to_dict(cfg)))
+        log.info("environment: %s", json.dumps(environment(device, info.world_size)))
+    random.seed(cfg.train.seed)
+    np.random.seed(cfg.train.seed)
+    torch.manual_seed(cfg.train.seed)
+
+    train_set, val_set = build_datasets(cfg, info)
+    m = cfg.model
+    model = build_model(m.backbone, m.head, m.embed_dim, m.weights)
+    loss_fn = MvMHATLoss(delta=cfg.loss.delta, epsilon=cfg.loss.epsilon, margin=cfg.loss.margin,
+                         self_weight=cfg.loss.self_weight, pairwise_weight=cfg.loss.pairwise_weight,
+                         triplewise_weight=cfg.loss.triplewise_weight, transitive=cfg.loss.transitive)
+    log.info("model %s/%s (%d-d, %.1f M parameters), %d training samples, %d validation samples",
+             m.backbone, m.head, model.dim, sum(p.numel() for p in model.parameters()) / 1e6,
+             len(train_set), len(val_set) if val_set is not None else 0)
+    trainer = Trainer(model, loss_fn, train_set, val_set, cfg.train, cfg.data, config_to_dict(cfg), info, device)
+    summary = trainer.fit()
+    if info.is_main:
+        plot_curves(out_dir / "metrics.jsonl", out_dir / "loss.png")
+        log.info("done: %d steps in %.0f s; best %s", summary["step"], summary["seconds"], summary["best"])
+    shutdown(info)
+    return trainer

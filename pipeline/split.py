@@ -1,0 +1,88 @@
+"""Tracking a whole split: embed every box, track every scene, write the result files.
+
+:func:`track_split` is what ``inference.py`` runs and what the tools (``tools.runs``) call:
+
+    OUT/<scene>_<view>.txt     MOTChallenge rows, the names the official evaluation reads
+    OUT/features/<scene>.npz   embeddings (``reuse_features`` re-runs only the tracker)
+    OUT/run.json               config, checkpoint hash, timings
+    OUT/render/                with ``render``: per-view and mosaic videos, PNG mosaic frames
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional, Sequence, Union
+
+from atomic import atomic_open
+from engine.checkpoint import load_model
+from engine.distributed import resolve_device
+from loader.boxes import build_box_table
+from loader.layout import DatasetLayout
+from loader.mot import write_mot
+from pipeline.extract import extract_scene, feature_key, load_features, save_features
+from pipeline.render import render_scene
+from pipeline.tracking import track_scene, tracker_params
+
+if TYPE_CHECKING:
+    from config import Config
+
+log = logging.getLogger(__name__)
+
+
+def track_split(cfg: Config, checkpoint: str, out: Union[str, Path], split: str = "test",
+                boxes: Optional[str] = None, scenes: Optional[Sequence[str]] = None, render: bool = False,
+                reuse_features: bool = False, frames_per_batch: int = 8) -> dict:
+    """Track ``split`` of ``cfg.data`` with the network of ``checkpoint`` into ``out``.
+
+    ``checkpoint``: a training checkpoint, ``"none"`` (random weights) or ``"init"`` (the
+    weights training starts from; see :func:`~engine.checkpoint.load_model`). ``boxes``:
+    ``"det"`` or ``"gt"`` (default ``cfg.track.boxes``); ``scenes``: a subset (default: all).
+    Returns the ``run.json`` record.
+    """
+    t_start = time.perf_counter()
+    out = Path(out)
+    device = resolve_device(cfg.train.device)
+    boxes = boxes or cfg.track.boxes
+    layout = DatasetLayout(cfg.data.root, cfg.data.manifest)
+    scenes = scenes or layout.scenes
+    unknown = [s for s in scenes if s not in layout.scenes]
+    if unknown:
+        raise KeyError(f"scenes {unknown} are not in {layout.manifest.source}; scenes: {layout.scenes}")
+    model, model_desc, crop_size, sha = load_model(checkpoint, cfg.model, (cfg.data.crop_height, cfg.data.crop_width),
+                                                   cfg.train.seed)
+    model.to(device)
+    amp = cfg.train.amp if device.type == "cuda" else "none"
+    table = build_box_table(layout, split, boxes, scenes=scenes)
+    if len(table) == 0:
+        raise ValueError(f"split {split!r} has no {boxes} boxes in scenes {scenes}")
+    out.mkdir(parents=True, exist_ok=True)
+    timings, written = {"embed_s": 0.0}, []
+    for scene in scenes:
+        key = feature_key(sha, table, scene, crop_size, model_desc)
+        path = out / "features" / f"{scene}.npz"
+        t0 = time.perf_counter()
+        if reuse_features:
+            features = load_features(path, key)
+        else:
+            features = extract_scene(model, table, layout, scene, crop_size, device, amp, frames_per_batch,
+                                     num_workers=min(cfg.data.num_workers, 2))
+            save_features(path, features, key)
+        timings["embed_s"] += time.perf_counter() - t0
+        rows, stats = track_scene(table, scene, features, cfg.track.min_confidence, **tracker_params(cfg.track))
+        timings[f"scene_{scene}"] = stats
+        for view in table.views[scene]:
+            result = out / layout.result_name(scene, view)
+            write_mot(result, rows[view])
+            written.append(result.name)
+        if render:
+            render_scene(layout, scene, table.frames[scene].tolist(), rows, out / "render")
+    run = {"config": dataclasses.asdict(cfg), "checkpoint": checkpoint, "checkpoint_sha256": sha,
+           "split": split, "boxes": boxes, "scenes": scenes, "results": written,
+           "device": str(device), "timings": timings, "seconds": time.perf_counter() - t_start}
+    with atomic_open(out / "run.json", "w") as f:
+        json.dump(run, f, indent=1)
+    log.info("wrote %d result files to %s in %.1f s", len(written), out, run["seconds"])
+    return run
