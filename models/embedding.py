@@ -20,8 +20,17 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
-# name -> (constructor, ImageNet weights enum, pooled feature size)
+
+def resnet10(weights=None, **kwargs) -> torchvision.models.ResNet:
+    """ResNet-18 with one basic block per stage instead of two: half its compute, no ImageNet weights."""
+    if weights is not None:
+        raise ValueError("resnet10 has no pretrained weights")
+    return torchvision.models.ResNet(torchvision.models.resnet.BasicBlock, [1, 1, 1, 1], **kwargs)
+
+
+# name -> (constructor, ImageNet weights enum or None, pooled feature size)
 BACKBONES = {
+    "resnet10": (resnet10, None, 512),
     "resnet18": (torchvision.models.resnet18, torchvision.models.ResNet18_Weights.IMAGENET1K_V1, 512),
     "resnet34": (torchvision.models.resnet34, torchvision.models.ResNet34_Weights.IMAGENET1K_V1, 512),
     "resnet50": (torchvision.models.resnet50, torchvision.models.ResNet50_Weights.IMAGENET1K_V1, 2048),
@@ -43,6 +52,8 @@ def _lookup(table: dict, name: str, what: str):
 def imagenet_weights_path(backbone: str) -> Path:
     """Where torchvision keeps the ImageNet weights of ``backbone`` in the local torch hub cache."""
     _, weights, _ = _lookup(BACKBONES, backbone, "backbone")
+    if weights is None:
+        raise WeightsError(f"{backbone} has no ImageNet weights; use --model.weights=none or a file")
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
 
 

@@ -161,8 +161,17 @@ def test_weights_from_local_files(tmp_path, monkeypatch):
 
 
 def test_unknown_backbone_lists_valid_names():
-    with pytest.raises(KeyError, match=r"unknown backbone 'vgg'; valid: \['resnet18', 'resnet34', 'resnet50'\]"):
+    with pytest.raises(KeyError, match=r"unknown backbone 'vgg'; valid: \['resnet10', 'resnet18', 'resnet34', 'resnet50'\]"):
         build_model("vgg")
+
+
+def test_resnet10_is_resnet18_with_one_block_per_stage():
+    small, big = build_model("resnet10", "linear", 16), build_model("resnet18", "linear", 16)
+    assert [len(getattr(small.backbone, f"layer{i}")) for i in range(1, 5)] == [1, 1, 1, 1]
+    assert small(torch.rand(3, 3, 64, 32)).shape == (3, 16)
+    assert sum(p.numel() for p in small.parameters()) < 0.5 * sum(p.numel() for p in big.parameters())
+    with pytest.raises(WeightsError, match="resnet10 has no ImageNet weights"):
+        build_model("resnet10", weights="imagenet")
 
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
