@@ -78,7 +78,7 @@ class Trainer:
                                    device=device)
         self.out_dir = Path(cfg.out_dir)
         self.amp = cfg.amp if device.type == "cuda" else "none"
-        self.channels_last = cfg.channels_last and device.type == "cuda"
+        self.channels_last = cfg.channels_last
         model = model.to(device)
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
