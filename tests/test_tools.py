@@ -89,12 +89,14 @@ def test_gpu_profile_is_the_paper_setting(tmp_path):
 
 
 def test_cpu_profile_trains_and_tracks_as_the_paper(tmp_path):
-    """The CPU rows use the demo's small model, but not the demo's augmentation or tracker changes."""
+    """The CPU rows use the demo's crops with the recorded ResNet-18 setting, but not the demo's
+    augmentation, schedule or tracker changes."""
     from config import Config
     demo = reproduce.load_config("configs/demo.yaml")
     assert demo.data.box_jitter > 0 and demo.track.reid_after > 0  # what the demo changes
     cfg, _ = reproduce.base_config("cpu", tmp_path / "data", tmp_path / "out")
-    assert (cfg.model.backbone, cfg.data.crop_height) == (demo.model.backbone, demo.data.crop_height)
+    assert cfg.data.crop_height == demo.data.crop_height and cfg.model.head == demo.model.head
+    assert (cfg.model.backbone, cfg.train.lr, cfg.train.schedule, cfg.train.max_steps) == ("resnet18", 1e-3, "constant", 400)
     paper = Config()
     assert cfg.track == paper.track and cfg.track.association == "release"
     assert (cfg.data.box_jitter, cfg.data.colour_jitter, cfg.data.mirror) == (0.0, 0.0, False)
