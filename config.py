@@ -22,9 +22,10 @@ from typing import Any, Optional, Sequence, Union
 import yaml
 
 from atomic import atomic_open
+from errors import KnownError
 
 
-class ConfigError(ValueError):
+class ConfigError(KnownError, ValueError):
     """A config file or override that does not fit the schema below."""
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from atomic import atomic_open
+from errors import run_main
 from loader.layout import MANIFEST_NAME
 from metrics.evaluate import BACKENDS, evaluate
 from metrics.inputs import load_scenes, scenes_from_csv, scenes_from_layout, select_scenes
@@ -60,12 +61,14 @@ def scene_specs(args: argparse.Namespace) -> list:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Evaluate, print and write as the arguments say: 0, or 2 after printing a known error
+    (missing files, a malformed row, a bad scenes file or manifest, an unwritable output)."""
+    return run_main(lambda: evaluate_and_report(args))
+
+
+def evaluate_and_report(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
-    try:
-        data, notes = load_scenes(scene_specs(args), missing_as_empty=args.missing_as_empty)
-    except (FileNotFoundError, ValueError, KeyError) as e:  # missing files, MotFormatError, bad CSV/manifest
-        print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
-        return 2
+    data, notes = load_scenes(scene_specs(args), missing_as_empty=args.missing_as_empty)
     report = evaluate(data, backend=args.backend, notes=notes)
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -76,7 +79,6 @@ def main(args: argparse.Namespace) -> int:
         with atomic_open(args.json, "w", encoding="utf-8") as f:
             json.dump(report.to_json(), f, indent=1, allow_nan=False)
         print(f"wrote {args.json}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -17,10 +17,15 @@ import numpy as np
 import torch
 
 from atomic import atomic_path
+from errors import KnownError
 from models.embedding import build_model
 
 if TYPE_CHECKING:
     from config import ModelConfig
+
+class CheckpointError(KnownError, RuntimeError):
+    """A checkpoint that cannot be read, written or resumed from; the message names the file."""
+
 
 REQUIRED_KEYS = ("model", "optimizer", "scheduler", "scaler", "step", "epoch", "rng", "config", "best")
 
@@ -54,9 +59,9 @@ def load_checkpoint(path: Union[str, Path]) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:
-        raise RuntimeError(f"cannot read checkpoint {path}: {e}") from None
+        raise CheckpointError(f"cannot read checkpoint {path}: {e}") from None
     if not isinstance(state, dict) or "model" not in state:
-        raise RuntimeError(f"{path} is not a checkpoint of this codebase (no 'model' entry)")
+        raise CheckpointError(f"{path} is not a checkpoint of this codebase (no 'model' entry)")
     return state
 
 
@@ -83,6 +88,6 @@ def load_model(checkpoint: str, model_cfg: ModelConfig, crop_size: Tuple[int, in
         model = build_model(m["backbone"], m["head"], m["embed_dim"], "none")
         model.load_state_dict(state["model"])
     except (KeyError, RuntimeError) as e:
-        raise RuntimeError(f"{checkpoint}: checkpoint does not describe a model of this codebase: {e}") from None
+        raise CheckpointError(f"{checkpoint}: checkpoint does not describe a model of this codebase: {e}") from None
     sha = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
     return model, m, (d["crop_height"], d["crop_width"]), sha

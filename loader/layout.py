@@ -32,6 +32,7 @@ import numpy as np
 import yaml
 
 from atomic import atomic_open
+from errors import KnownError, UnknownNameError
 from loader.mot import read_mot
 
 MANIFEST_NAME = "dataset.yaml"
@@ -40,7 +41,7 @@ ANNOTATION_FILES = {"gt": "gt.txt", "det": "det.txt"}
 _FRAME_NAME = re.compile(r"\D*?(\d+)")
 
 
-class DatasetError(ValueError):
+class DatasetError(KnownError, ValueError):
     """The dataset on disk or its manifest does not follow the layout; the message says where."""
 
 
@@ -182,7 +183,7 @@ class DatasetLayout:
         try:
             return self.manifest.scenes[scene]
         except KeyError:
-            raise KeyError(f"scene {scene!r} is not in {self.manifest.source}; scenes: {self.scenes}") from None
+            raise UnknownNameError(f"scene {scene!r} is not in {self.manifest.source}; scenes: {self.scenes}") from None
 
     def scene_dir(self, scene: str) -> Path:
         path = self.root / self._spec(scene).dir
@@ -211,7 +212,7 @@ class DatasetLayout:
         """Half-open frame range ``(start, end)`` of a split of a scene."""
         splits = self._spec(scene).splits
         if split not in splits:
-            raise KeyError(f"scene {scene!r} has no split {split!r} in {self.manifest.source}; splits: {sorted(splits)}")
+            raise UnknownNameError(f"scene {scene!r} has no split {split!r} in {self.manifest.source}; splits: {sorted(splits)}")
         return splits[split]
 
     def image_paths(self, scene: str, view: str) -> dict:

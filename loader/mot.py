@@ -17,6 +17,7 @@ from typing import Iterable, Sequence, Union
 import numpy as np
 
 from atomic import atomic_open
+from errors import KnownError
 
 MOT_COLUMNS = ("frame", "id", "x", "y", "w", "h", "conf", "wx", "wy", "wz")
 FRAME, ID, X, Y, W, H, CONF = range(7)
@@ -25,7 +26,7 @@ MIN_COLUMNS = 6
 _SPLIT = re.compile(r"[,\s]+")
 
 
-class MotFormatError(ValueError):
+class MotFormatError(KnownError, ValueError):
     """A malformed MOT row: ``str(err)`` is ``"<file>:<line>: <problem>"``."""
 
     def __init__(self, source: str, line: int, problem: str):

@@ -18,13 +18,14 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from errors import KnownError, UnknownNameError
 from loader.mot import read_mot
 
 PathLike = Union[str, Path]
 CSV_COLUMNS = ("scene", "start_frame", "end_frame", "num_views")
 
 
-class MissingFilesError(FileNotFoundError):
+class MissingFilesError(KnownError, FileNotFoundError):
     """Some input files do not exist; ``paths`` lists every one of them."""
 
     def __init__(self, what: str, paths: Sequence[Path]):
@@ -33,7 +34,7 @@ class MissingFilesError(FileNotFoundError):
         super().__init__(f"{len(self.paths)} {what} file(s) missing:\n{listing}")
 
 
-class ScenesFileError(ValueError):
+class ScenesFileError(KnownError, ValueError):
     """A malformed scenes CSV; the message names the file and line."""
 
 
@@ -127,7 +128,7 @@ def select_scenes(specs: list[SceneFiles], names: Optional[Sequence[str]]) -> li
     known = {s.name: s for s in specs}
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise KeyError(f"unknown scene(s) {unknown}; scenes: {list(known)}")
+        raise UnknownNameError(f"unknown scene(s) {unknown}; scenes: {list(known)}")
     return [known[n] for n in names]
 
 

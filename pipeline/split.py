@@ -21,8 +21,9 @@ import torch
 from atomic import atomic_open
 from engine.checkpoint import load_model
 from engine.distributed import resolve_device
+from errors import UnknownNameError
 from loader.boxes import build_box_table
-from loader.layout import DatasetLayout
+from loader.layout import DatasetError, DatasetLayout
 from loader.mot import write_mot
 from pipeline.extract import extract_scene, feature_key, load_features, save_features
 from pipeline.render import render_scene
@@ -52,14 +53,14 @@ def track_split(cfg: Config, checkpoint: str, out: Union[str, Path], split: str 
     scenes = scenes or layout.scenes
     unknown = [s for s in scenes if s not in layout.scenes]
     if unknown:
-        raise KeyError(f"scenes {unknown} are not in {layout.manifest.source}; scenes: {layout.scenes}")
+        raise UnknownNameError(f"scenes {unknown} are not in {layout.manifest.source}; scenes: {layout.scenes}")
     model, model_desc, crop_size, sha = load_model(checkpoint, cfg.model, (cfg.data.crop_height, cfg.data.crop_width),
                                                    cfg.train.seed)
     model.to(device, memory_format=torch.channels_last)  # faster convolutions on GPUs and CPUs
     amp = cfg.train.amp if device.type == "cuda" else "none"
     table = build_box_table(layout, split, boxes, scenes=scenes)
     if len(table) == 0:
-        raise ValueError(f"split {split!r} has no {boxes} boxes in scenes {scenes}")
+        raise DatasetError(f"split {split!r} has no {boxes} boxes in scenes {scenes}")
     out.mkdir(parents=True, exist_ok=True)
     timings, written = {"embed_s": 0.0}, []
     for scene in scenes:
