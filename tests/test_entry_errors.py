@@ -61,8 +61,8 @@ def test_run_main_reports_known_errors_and_lets_bugs_through(capsys):
 
 def test_train_py_config_error(tmp_path):
     out = tmp_path / "run"
-    rc, err = script("train.py", "--train.lrr=1", f"--train.out_dir={out}")
-    assert_one_line_error(rc, err, "unknown config key 'train.lrr'")
+    rc, err = script("train.py", "--train.max_steps=-3", f"--train.out_dir={out}")
+    assert_one_line_error(rc, err, "train.max_steps: -3 is out of range; allowed: >= 0")
     assert not out.exists()
 
 
