@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from atomic import atomic_path
 from drawing import draw_tracks, mosaic
+from loader.crops import read_image
 from loader.layout import DatasetLayout
 
 
@@ -50,12 +51,13 @@ def render_scene(layout: DatasetLayout, scene: str, frames: Sequence[int], rows:
     mosaic_video = _Video(out_dir / f"{scene}_mosaic.mp4", fps)
     snapshots = set(np.linspace(0, len(frames) - 1, num=min(png_frames, len(frames))).round().astype(int).tolist())
     by_frame = {v: {f: rows[v][rows[v][:, 0] == f] for f in np.unique(rows[v][:, 0])} for v in views}
-    written = []
+    written, sizes = [], {}  # view -> (width, height) of its first image: every frame must have it
     try:
         for i, frame in enumerate(tqdm(frames, desc=f"render scene {scene}", disable=not progress, unit="frame")):
             tiles = []
             for v, n, video in zip(views, names, videos):
-                image = cv2.imread(str(layout.image_path(scene, v, frame)), cv2.IMREAD_COLOR)
+                image = read_image(layout.image_path(scene, v, frame), size=sizes.get(v))
+                sizes.setdefault(v, (image.shape[1], image.shape[0]))
                 draw_tracks(image, by_frame[v].get(frame, np.zeros((0, 10))), f"view {n.split('_')[-1]}  frame {frame}")
                 video.write(image)
                 tiles.append(image)
