@@ -23,7 +23,7 @@ from atomic import atomic_open
 from errors import run_main
 from loader.layout import MANIFEST_NAME
 from metrics.evaluate import BACKENDS, evaluate
-from metrics.inputs import load_scenes, scenes_from_csv, scenes_from_layout, select_scenes
+from metrics.inputs import WARNING, load_scenes, scenes_from_csv, scenes_from_layout, select_scenes
 from metrics.table import format_report
 
 
@@ -70,9 +70,13 @@ def evaluate_and_report(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     data, notes = load_scenes(scene_specs(args), missing_as_empty=args.missing_as_empty)
     report = evaluate(data, backend=args.backend, notes=notes)
+    warnings = [n[len(WARNING):] for n in report.notes if n.startswith(WARNING)]
     for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
+        if not note.startswith(WARNING):
+            print(f"note: {note}", file=sys.stderr)
     print(format_report(report))
+    for warning in warnings:  # after the table, where the numbers they explain are
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"{len(report.views)} view sequences, {len(report.scenes)} scenes, backend {report.backend}, "
           f"{time.perf_counter() - t0:.1f} s")
     if args.json is not None:

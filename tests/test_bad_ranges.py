@@ -1,6 +1,9 @@
 """Frame ranges that do not fit the data: a manifest range beyond the images is an error naming the
 scene, the split and the frames that exist; result rows outside the scored frames are scored as
 the official rules say, with a note per file (a warning when most rows fall outside)."""
+import json
+
+import numpy as np
 import pytest
 
 import inference
@@ -44,3 +47,44 @@ def test_a_range_after_the_last_image(root):
     assert layout.frames("1", "train") == list(range(40))
     with pytest.raises(DatasetError, match=r"split 'test' \[45, 50\) has no images: its images are frames 0-39"):
         layout.frames("1", "test")
+
+
+def eval_folder(tmp_path, shift_view1=0, extra_view2=()):
+    """Scene 1, frames 801-804, two views of two people; results perfect except as the arguments say."""
+    from loader.mot import write_mot
+
+    (tmp_path / "scenes.csv").write_text("scene,start_frame,end_frame,num_views\n1,801,804,2\n")
+    rows = [[f, pid, 40 * pid, 0, 10, 10, 1, -1, -1, -1] for f in range(801, 805) for pid in (1, 2)]
+    for view in (1, 2):
+        write_mot(tmp_path / "gt" / f"1_{view}.txt", np.array(rows, dtype=float))
+    shifted = [[r[0] + shift_view1, *r[1:]] for r in rows]
+    write_mot(tmp_path / "res" / "1_1.txt", np.array(shifted, dtype=float))
+    write_mot(tmp_path / "res" / "1_2.txt", np.array(rows + [[f, 3, 0, 0, 10, 10, 1, -1, -1, -1] for f in extra_view2],
+                                                     dtype=float))
+    return ["--gt", str(tmp_path / "gt"), "--res", str(tmp_path / "res"), "--scenes", str(tmp_path / "scenes.csv"),
+            "--json", str(tmp_path / "out.json")]
+
+
+def test_rows_outside_the_scored_frames_are_noted_per_file(tmp_path, capsys):
+    import eval as eval_cli
+
+    args = eval_folder(tmp_path, shift_view1=-800, extra_view2=(1, 900))
+    assert eval_cli.main(eval_cli.parse_args(args)) == 0
+    out, err = capsys.readouterr()
+    res1, res2 = tmp_path / "res" / "1_1.txt", tmp_path / "res" / "1_2.txt"
+    assert (f"note: {res2}: 2 of 10 result rows lie outside the scene's scored frames 801-804 and are not "
+            f"scored (official rule)\n") in err
+    warning = (f"warning: {res1}: 8 of 8 result rows lie outside the scene's scored frames 801-804 and are "
+               f"not scored (official rule); the rows span frames 1-4: is the frame numbering shifted?")
+    assert warning in err and err.index(warning) > 0 and "warning" not in out
+    doc = json.loads((tmp_path / "out.json").read_text())
+    assert doc["per_view"]["1_1"]["MOTA"] == 0.0 and doc["per_view"]["1_1"]["FN"] == 8  # the official scoring
+    assert doc["per_view"]["1_2"]["MOTA"] == 1.0 and doc["per_view"]["1_2"]["FP"] == 0
+    assert sum("lie outside" in n for n in doc["notes"]) == 2
+
+
+def test_no_note_when_every_row_is_scored(tmp_path, capsys):
+    import eval as eval_cli
+
+    assert eval_cli.main(eval_cli.parse_args(eval_folder(tmp_path))) == 0
+    assert "outside" not in capsys.readouterr().err
