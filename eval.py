@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from atomic import atomic_open
+from atomic import atomic_open, check_writable
 from errors import run_main
 from loader.layout import MANIFEST_NAME
 from metrics.evaluate import BACKENDS, evaluate
@@ -68,6 +68,8 @@ def main(args: argparse.Namespace) -> int:
 
 def evaluate_and_report(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
+    if args.json is not None:
+        check_writable(args.json)  # before the work, not after the table
     data, notes = load_scenes(scene_specs(args), missing_as_empty=args.missing_as_empty)
     report = evaluate(data, backend=args.backend, notes=notes)
     warnings = [n[len(WARNING):] for n in report.notes if n.startswith(WARNING)]
