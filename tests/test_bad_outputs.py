@@ -84,3 +84,68 @@ def test_atomic_writes_name_the_file_when_the_disk_is_full(tmp_path):
 def test_check_writable_creates_nothing(tmp_path):
     check_writable(tmp_path / "new" / "deeper" / "x.json")
     assert os.listdir(tmp_path) == []
+
+
+class FailingWriter:
+    """A stand-in for cv2.VideoWriter on a full disk: ``opens``; ``write`` returns False from frame
+    ``fail_at`` on (OpenCV 5's report); ``release`` leaves ``tail`` bytes (no readable video)."""
+
+    opens, fail_at, tail = True, None, b"\0" * 48
+
+    def __init__(self, path, fourcc, fps, size):
+        self.path, self.count = path, 0
+        with open(path, "wb") as f:
+            f.write(b"\0" * 32)
+
+    def isOpened(self):
+        return self.opens
+
+    def write(self, frame):
+        self.count += 1
+        return self.fail_at is None or self.count < self.fail_at
+
+    def release(self):
+        with open(self.path, "ab") as f:
+            f.write(self.tail)
+
+
+@pytest.fixture
+def scene(tmp_path):
+    from datasets.toy import write_toy_dataset
+    from loader.layout import DatasetLayout
+
+    layout = DatasetLayout(write_toy_dataset(tmp_path / "data", views=("1", "2"), frames=range(10)))
+    return layout, {v: np.zeros((0, 10)) for v in layout.views("1")}
+
+
+def render(scene, out):
+    from pipeline.render import render_scene
+
+    layout, rows = scene
+    return render_scene(layout, "1", [6, 7, 8, 9], rows, out, png_frames=1, progress=False)
+
+
+def test_rendered_videos_hold_every_frame(scene, tmp_path):
+    from pipeline.render import video_frames
+
+    written = render(scene, tmp_path / "render")
+    videos = [p for p in written if p.suffix == ".mp4"]
+    assert len(videos) == 3 and all(video_frames(p) == 4 for p in videos)
+
+
+@pytest.mark.parametrize("opens, fail_at, message", [
+    (False, None, "OpenCV cannot open an mp4v writer"),
+    (True, 3, "frame 3 was not written (disk full?)"),
+    (True, None, "the finished file holds 0 of 4 frames (disk full?)"),  # write() said yes, the file is junk
+])
+def test_render_on_a_full_disk(scene, tmp_path, monkeypatch, opens, fail_at, message):
+    import pipeline.render
+
+    monkeypatch.setattr(FailingWriter, "opens", opens)
+    monkeypatch.setattr(FailingWriter, "fail_at", fail_at)
+    monkeypatch.setattr(pipeline.render.cv2, "VideoWriter", FailingWriter)
+    out = tmp_path / "render"
+    with pytest.raises(OutputError) as err:
+        render(scene, out)
+    assert str(err.value).startswith(f"cannot write video {out / '1_1.mp4'}: ") and message in str(err.value)
+    assert not list(out.glob("*.mp4")) and leftovers(out) == []  # no partial video, none under the final name
