@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -57,7 +58,19 @@ def write_error(path: PathLike, error: OSError) -> OutputError:
     reason = error.strerror or str(error)
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
         reason += " (the disk is full)"
-    return OutputError(f"cannot write {path}: {reason}")
+    out = OutputError(f"cannot write {path}: {reason}")
+    out.errno = error.errno
+    return out
+
+
+def remove_orphans(path: PathLike) -> list:
+    """Remove the temporary files of ``path`` that an interrupted :func:`atomic_path` left (a
+    killed process cannot clean up); returns their paths. Only for a path one process writes."""
+    path = Path(path)
+    orphans = sorted(path.parent.glob(f".{glob.escape(path.name)}.*.tmp")) if path.parent.is_dir() else []
+    for orphan in orphans:
+        orphan.unlink(missing_ok=True)
+    return orphans
 
 
 def check_writable(path: PathLike) -> None:
