@@ -66,3 +66,33 @@ def test_temporary_files_of_a_killed_write_are_removed(tmp_path, caplog):
         save_checkpoint(tmp_path / "last.pt", state(3))
     assert listing(tmp_path) == [".best.pt.x.tmp", "last.pt"]
     assert all(f"removed {p}, left by an interrupted checkpoint write" in caplog.text for p in orphans)
+
+
+def test_run_json_records_the_checkpoints_network(tmp_path, caplog):
+    import json
+
+    import inference
+    from config import load_config
+    from datasets.toy import write_toy_dataset
+    from models.embedding import build_model
+
+    root = write_toy_dataset(tmp_path / "data")
+    ckpt = {**state(1), "model": build_model("resnet10", "linear", 16).state_dict(),
+            "config": {"model": {"backbone": "resnet10", "head": "linear", "embed_dim": 16, "weights": "none"},
+                       "data": {"crop_height": 16, "crop_width": 8}}}
+    save_checkpoint(tmp_path / "m.pt", ckpt)
+    args, rest = inference.parse_args(["--checkpoint", str(tmp_path / "m.pt"), "--out", str(tmp_path / "out")])
+    cfg = load_config(None, [f"--data.root={root}", "--data.num_workers=0", "--model.head=linear", *rest])
+    with caplog.at_level("WARNING", logger="pipeline.split"):
+        inference.main(cfg, args)  # the config says resnet50, 512-d, 224x224
+    assert ("the checkpoint's network is used, not the config's: model.backbone='resnet10' (config: 'resnet50'), "
+            "model.embed_dim=16 (config: 512), data.crop_height=16 (config: 224), data.crop_width=8 (config: 224)"
+            ) in caplog.text
+    used = json.loads((tmp_path / "out" / "run.json").read_text())["config"]
+    assert (used["model"]["backbone"], used["model"]["embed_dim"]) == ("resnet10", 16)
+    assert (used["data"]["crop_height"], used["data"]["crop_width"]) == (16, 8)
+    caplog.clear()
+    inference.main(load_config(None, [f"--data.root={root}", "--data.num_workers=0", "--model.backbone=resnet10",
+                                      "--model.head=linear", "--model.embed_dim=16", "--data.crop_height=16",
+                                      "--data.crop_width=8", *rest]), args)
+    assert "network is used" not in caplog.text  # the same network: no notice
