@@ -4,9 +4,11 @@ Every writer in this codebase writes to a temporary file in the destination's fo
 it over the destination only after the write succeeded (``os.replace`` is atomic on POSIX and
 Windows when both paths are on one file system). A write that fails for lack of space or of write
 access raises :class:`errors.OutputError` naming the destination (the system's "No space left on
-device" names no file); :func:`check_writable` checks an output path before the work. A top-level module of its own: config, the
-loader, the engine, the inference pipeline, the synthetic generator, the tools and the entry
-scripts all write files, and none of them is the home of the others' writes.
+device" names no file); :func:`check_writable` checks an output path before the work.
+
+A top-level module of its own: config, the loader, the engine, the inference pipeline, the
+synthetic generator, the tools and the entry scripts all write files, and none of them is the home
+of the others' writes.
 """
 from __future__ import annotations
 
