@@ -22,9 +22,10 @@ from typing import Any, Optional, Sequence, Union
 import yaml
 
 from atomic import atomic_open
+from errors import KnownError
 
 
-class ConfigError(ValueError):
+class ConfigError(KnownError, ValueError):
     """A config file or override that does not fit the schema below."""
 
 
@@ -146,6 +147,62 @@ CHOICES = {
     "eval.backend": ("official", "motmetrics"),
 }
 
+
+
+@dataclass(frozen=True)
+class Range:
+    """The numbers a field allows: ``low <= x <= high`` (``<`` where open; None: unbounded)."""
+
+    low: Optional[float] = None
+    high: Optional[float] = None
+    open_low: bool = False
+    open_high: bool = False
+
+    def __contains__(self, x: float) -> bool:
+        above = self.low is None or (x > self.low if self.open_low else x >= self.low)
+        below = self.high is None or (x < self.high if self.open_high else x <= self.high)
+        return above and below
+
+    def __str__(self) -> str:
+        low, high = (str(int(v)) if float(v).is_integer() else f"{v:g}" for v in (self.low, self.high or 0))
+        if self.high is None:
+            return f"{'>' if self.open_low else '>='} {low}"
+        return f"{'(' if self.open_low else '['}{low}, {high}{')' if self.open_high else ']'}"
+
+
+AT_LEAST_0, AT_LEAST_1, POSITIVE = Range(0), Range(1), Range(0, open_low=True)
+SOFTMAX_DELTA = Range(0, 1, open_low=True, open_high=True)  # ln(delta / (1 - delta)) must exist
+
+# Numeric fields with a range, checked when the config is read (None stays allowed where the type
+# is Optional). Fields not named here take any value of their type.
+RANGES = {
+    "data.val_fraction": Range(0, 1, open_high=True),
+    **{f"data.{k}": AT_LEAST_1 for k in ("views", "frames", "frame_gap", "sample_stride", "crop_height",
+                                         "crop_width")},
+    **{f"data.{k}": AT_LEAST_0 for k in ("num_workers", "box_jitter", "colour_jitter")},
+    "model.embed_dim": AT_LEAST_1,
+    "loss.delta": SOFTMAX_DELTA,
+    "loss.epsilon": POSITIVE,
+    **{f"loss.{k}": AT_LEAST_0 for k in ("margin", "self_weight", "pairwise_weight", "triplewise_weight")},
+    "train.seed": Range(0, 2**32 - 1),  # NumPy's seed range
+    "train.lr": POSITIVE,
+    **{f"train.{k}": AT_LEAST_1 for k in ("batch_size", "max_epochs", "log_interval")},
+    **{f"train.{k}": AT_LEAST_0 for k in ("weight_decay", "max_steps", "warmup_steps", "val_interval",
+                                          "ckpt_interval")},
+    "track.delta": SOFTMAX_DELTA,
+    "track.epsilon": POSITIVE,
+    "track.match_threshold": Range(0, 1),
+    "track.max_cosine_distance": Range(0, 2),
+    "track.max_iou_distance": Range(0, 1),
+    "track.tracklet_link_threshold": Range(-1, 1),
+    **{f"track.{k}": AT_LEAST_1 for k in ("nn_budget", "n_init", "tracklet_memory", "tracklet_recent",
+                                          "tracklet_revise_interval", "tracklet_nn_budget")},
+    **{f"track.{k}": AT_LEAST_0 for k in ("max_age", "reid_after", "reid_margin", "renew_interval",
+                                          "output_max_misses", "tracklet_keep_bonus", "tracklet_margin",
+                                          "tracklet_turn_margin")},
+    "eval.iou_threshold": Range(0, 1, open_low=True),
+}
+
 # ---------------------------------------------------------------------------------------------
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 
@@ -213,6 +270,9 @@ def _set(cfg: Config, section: str, key: str, value: Any) -> None:
     choices = CHOICES.get(f"{section}.{key}")
     if choices is not None and value not in choices:
         raise ConfigError(f"{section}.{key}: expected one of {list(choices)}, got {value!r}")
+    allowed = RANGES.get(f"{section}.{key}")
+    if allowed is not None and value is not None and value not in allowed:
+        raise ConfigError(f"{section}.{key}: {value!r} is out of range; allowed: {allowed}")
     setattr(sec, key, value)
 
 

@@ -19,6 +19,7 @@ from engine.augment import CropAugment
 from engine.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from engine.distributed import DistInfo, barrier
 from engine.embed import embed_batch
+from engine.resume import check_resume, truncate_metrics
 from engine.schedule import lr_factor
 from engine.validation import validate
 from loader.samples import collate_samples
@@ -102,6 +103,7 @@ class Trainer:
     # -- state ------------------------------------------------------------------------------
     def _resume(self, path: str) -> None:
         state = load_checkpoint(path)
+        check_resume(state["config"], self.config_dict, path)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -112,6 +114,8 @@ class Trainer:
         if self.augment is not None and state.get("augment") is not None:
             self.augment.load_state_dict(state["augment"])
         log.info("resumed from %s at step %d", path, self.step)
+        if self.info.is_main:
+            truncate_metrics(self.out_dir / "metrics.jsonl", self.step)
 
     def _save(self, name: str) -> None:
         if not self.info.is_main:

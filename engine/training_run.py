@@ -32,6 +32,7 @@ def build_datasets(cfg: Config, info: DistInfo) -> tuple:
     d = cfg.data
     layout = DatasetLayout(d.root, d.manifest)
     train_split, val_split = d.train_split, d.val_split
+    layout.check_split(train_split)  # errors name the user's split, not the hold-out's "fit" or "val"
     if val_split is None and d.val_fraction > 0:
         layout = DatasetLayout(d.root, holdout_split(layout.manifest, d.train_split, d.val_fraction))
         train_split, val_split = "fit", "val"

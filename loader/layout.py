@@ -32,6 +32,7 @@ import numpy as np
 import yaml
 
 from atomic import atomic_open
+from errors import KnownError, UnknownNameError
 from loader.mot import read_mot
 
 MANIFEST_NAME = "dataset.yaml"
@@ -40,7 +41,7 @@ ANNOTATION_FILES = {"gt": "gt.txt", "det": "det.txt"}
 _FRAME_NAME = re.compile(r"\D*?(\d+)")
 
 
-class DatasetError(ValueError):
+class DatasetError(KnownError, ValueError):
     """The dataset on disk or its manifest does not follow the layout; the message says where."""
 
 
@@ -182,7 +183,7 @@ class DatasetLayout:
         try:
             return self.manifest.scenes[scene]
         except KeyError:
-            raise KeyError(f"scene {scene!r} is not in {self.manifest.source}; scenes: {self.scenes}") from None
+            raise UnknownNameError(f"scene {scene!r} is not in {self.manifest.source}; scenes: {self.scenes}") from None
 
     def scene_dir(self, scene: str) -> Path:
         path = self.root / self._spec(scene).dir
@@ -211,7 +212,7 @@ class DatasetLayout:
         """Half-open frame range ``(start, end)`` of a split of a scene."""
         splits = self._spec(scene).splits
         if split not in splits:
-            raise KeyError(f"scene {scene!r} has no split {split!r} in {self.manifest.source}; splits: {sorted(splits)}")
+            raise UnknownNameError(f"scene {scene!r} has no split {split!r} in {self.manifest.source}; splits: {sorted(splits)}")
         return splits[split]
 
     def image_paths(self, scene: str, view: str) -> dict:
@@ -240,12 +241,22 @@ class DatasetLayout:
             raise FileNotFoundError(f"image of frame {frame} not found in {folder}") from None
 
     def frames(self, scene: str, split: str) -> list:
-        """Sorted frame numbers of a split that have an image; every view must have the same ones."""
+        """Sorted frame numbers of a split that have an image; every view must have the same ones.
+
+        A range that runs past the scene's last image, or holds none, is an error naming the
+        scene, the split and the frames that exist (a range may start before the first image: the
+        released ranges start at 0 where frames are numbered from 1)."""
         start, end = self.split_range(scene, split)
         per_view = {}
         for view in self.views(scene):
             per_view[view] = {f for f in self.image_paths(scene, view) if start <= f < end}
         union = set().union(*per_view.values())
+        existing = set().union(*(self.image_paths(scene, v) for v in self.views(scene)))
+        if not union or end - 1 > max(existing):
+            have = f"its images are frames {min(existing)}-{max(existing)}" if existing else "it has no images"
+            raise DatasetError(f"scene {scene!r} split {split!r} [{start}, {end}) "
+                               f"{'runs past the last image' if union else 'has no images'}: {have} under "
+                               f"{self.scene_dir(scene)} (ranges from {self.manifest.source})")
         for view, have in per_view.items():
             missing = sorted(union - have)
             if missing:
@@ -253,10 +264,12 @@ class DatasetLayout:
                 raise FileNotFoundError(
                     f"{len(missing)} image(s) of split {split!r} missing in {folder}, "
                     f"first: frame {missing[0]} (present in another view)")
-        if not union:
-            raise DatasetError(f"scene {scene!r} split {split!r} [{start}, {end}) has no images "
-                               f"under {self.scene_dir(scene)}")
         return sorted(union)
+
+    def check_split(self, split: str) -> None:
+        """Every scene has ``split`` and images over its whole range (errors as :meth:`frames`)."""
+        for scene in self.scenes:
+            self.frames(scene, split)
 
     def annotation_path(self, scene: str, view: str, kind: str = "gt") -> Path:
         if kind not in ANNOTATION_FILES:

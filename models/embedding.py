@@ -20,6 +20,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
+from errors import KnownError, UnknownNameError
+
 
 def resnet10(weights=None, **kwargs) -> torchvision.models.ResNet:
     """ResNet-18 with one basic block per stage instead of two: half its compute, no ImageNet weights."""
@@ -38,7 +40,7 @@ BACKBONES = {
 HEADS = ("logits", "pool", "linear")
 
 
-class WeightsError(RuntimeError):
+class WeightsError(KnownError, RuntimeError):
     """Weights that cannot be loaded; the message says where to put the file or what mismatched."""
 
 
@@ -46,7 +48,7 @@ def _lookup(table: dict, name: str, what: str):
     try:
         return table[name]
     except KeyError:
-        raise KeyError(f"unknown {what} {name!r}; valid: {sorted(table)}") from None
+        raise UnknownNameError(f"unknown {what} {name!r}; valid: {sorted(table)}") from None
 
 
 def imagenet_weights_path(backbone: str) -> Path:
@@ -64,7 +66,7 @@ class EmbeddingNet(nn.Module):
         super().__init__()
         build, _, feat_dim = _lookup(BACKBONES, backbone, "backbone")
         if head not in HEADS:
-            raise KeyError(f"unknown head {head!r}; valid: {list(HEADS)}")
+            raise UnknownNameError(f"unknown head {head!r}; valid: {list(HEADS)}")
         self.backbone_name, self.head_name = backbone, head
         self.backbone = build(weights=None)
         if head == "pool":

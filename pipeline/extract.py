@@ -18,9 +18,14 @@ from tqdm import tqdm
 
 from atomic import atomic_path
 from engine.embed import embed_crops
+from errors import KnownError
 from loader.boxes import BoxTable
 from loader.crops import image_crops
 from loader.layout import DatasetLayout
+
+
+class FeatureCacheError(KnownError, ValueError):
+    """Cached features that were computed from other inputs; the message names the file."""
 
 
 class FrameCrops(Dataset):
@@ -97,6 +102,6 @@ def load_features(path: Path, key: str) -> np.ndarray:
         raise FileNotFoundError(f"no cached features at {path}: run once without --reuse-features")
     with np.load(path) as data:
         if str(data["key"]) != key:
-            raise ValueError(f"{path} was computed from another checkpoint, boxes or settings; "
+            raise FeatureCacheError(f"{path} was computed from another checkpoint, boxes or settings; "
                              f"run without --reuse-features")
         return data["features"]
