@@ -66,7 +66,7 @@ class LossConfig:
     self_weight: float = 1.0  # weight of the self-similarity term (0 switches it off)
     pairwise_weight: float = 1.0  # weight of symmetric consistency (pairwise) (0 = off)
     triplewise_weight: float = 1.0  # weight of transitive similarity (triplewise) (0 = off)
-    transitive: str = "conference"  # conference (released code) or journal (softmaxed blocks)
+    transitive: str = "conference"  # conference (released code) or journal (MvMHAT++: softmaxed blocks, loop from the image with more people)
 
 
 @dataclass
