@@ -48,6 +48,8 @@ class DataConfig:
     box_jitter: float = 0.0  # training crops: std of random box shift and log-scale, fraction of the box (paper: 0)
     colour_jitter: float = 0.0  # training crops: std of a random per-image log-gain per colour channel (paper: 0)
     mirror: bool = False  # training crops: mirror half of them at random (paper: no)
+    pixels: str = "imagenet"  # network input: imagenet (RGB, ImageNet mean/std) or bgr255 (release: BGR, 0-255, unnormalised)
+    ranges: str = "frames"  # manifest ranges count frame numbers, or positions in the sorted image list (release)
 
 
 @dataclass
@@ -87,6 +89,8 @@ class TrainConfig:
     val_interval: int = 500  # steps between validations (and best-checkpoint decisions)
     ckpt_interval: int = 1000  # steps between checkpoints (last.pt)
     resume: Optional[str] = None  # checkpoint to continue from exactly
+    forward: str = "batched"  # batched (one forward pass per step) or per_image (release: BatchNorm statistics per image)
+    select: str = "val_loss"  # best.pt by: val_loss (self-supervised), train_loss (release: per epoch) or val_assoc_acc (uses identities)
 
 
 @dataclass
@@ -136,6 +140,10 @@ class Config:
 # String fields with a fixed set of values, checked when the config is read (before any work).
 CHOICES = {
     "data.boxes": ("gt", "det"),
+    "data.pixels": ("imagenet", "bgr255"),
+    "data.ranges": ("frames", "positions"),
+    "train.forward": ("batched", "per_image"),
+    "train.select": ("val_loss", "train_loss", "val_assoc_acc"),
     "model.head": ("logits", "pool", "linear"),
     "loss.transitive": ("conference", "journal"),
     "train.schedule": ("constant", "cosine"),

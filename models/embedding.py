@@ -13,7 +13,7 @@ torchvision backbone state dict or one of our checkpoints.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Union
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -58,7 +58,8 @@ def imagenet_weights_path(backbone: str) -> Path:
 
 
 class EmbeddingNet(nn.Module):
-    """ImageNet-normalised crops ``(M, 3, H, W)`` -> L2-normalised embeddings ``(M, D)``."""
+    """Crops ``(M, 3, H, W)`` (as :func:`loader.crops.network_input` makes them) -> L2-normalised
+    embeddings ``(M, D)``."""
 
     def __init__(self, backbone: str = "resnet50", head: str = "logits", embed_dim: int = 512):
         super().__init__()
@@ -73,8 +74,17 @@ class EmbeddingNet(nn.Module):
             self.backbone.fc = nn.Linear(feat_dim, embed_dim)
         self.dim = {"logits": 1000, "pool": feat_dim, "linear": embed_dim}[head]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.backbone(x).float(), dim=1)
+    def forward(self, x: torch.Tensor, sizes: Optional[Sequence[int]] = None) -> torch.Tensor:
+        """``sizes``: crops per image (summing to M); the backbone then runs once per image, so
+        that BatchNorm in training mode sees one image's crops at a time (the released training).
+        One call of this method either way, so DDP sees one forward pass per step."""
+        if sizes is None:
+            y = self.backbone(x)
+        else:
+            if sum(sizes) != len(x):
+                raise ValueError(f"sizes {list(sizes)} sum to {sum(sizes)}, but there are {len(x)} crops")
+            y = torch.cat([self.backbone(part) for part in x.split(list(sizes))])
+        return F.normalize(y.float(), dim=1)
 
 
 def load_weights(model: EmbeddingNet, weights: Union[str, Path]) -> None:
