@@ -112,6 +112,30 @@ def test_identity_based_choice_only_when_asked(data_root, tmp_path):
         train.main(tiny(data_root, tmp_path / "x", "--train.max_steps=1", "--data.val_fraction=0"))
 
 
+@pytest.mark.parametrize("name", ["release", "paper"])
+def test_release_and_paper_configs_train(name, tmp_path, monkeypatch):
+    """configs/release.yaml and paper.yaml train as they are (per-image forward, BGR 0-255 pixels,
+    position ranges, checkpoint by training loss), on frames numbered from 1 as MvMHAT's scenes
+    1-6, with stand-in ImageNet weights in an empty torch cache and 64x64 crops (speed only)."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "hub"))
+    path = imagenet_weights_path("resnet50")
+    path.parent.mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(build_model("resnet50", "logits").backbone.state_dict(), path)
+    root = write_toy_dataset(tmp_path / "data", views=("1", "2"), frames=range(1, 9), train=(0, 4), test=(4, 8),
+                             size=(96, 64))
+    cfg = load_config(f"configs/{name}.yaml", [f"--data.root={root}", "--data.manifest=none", "--train.device=cpu",
+                                               "--train.max_steps=2", f"--train.out_dir={tmp_path / 'run'}",
+                                               "--data.crop_height=64", "--data.crop_width=64",
+                                               "--data.num_workers=0", "--train.log_interval=1"])
+    trainer = train.main(cfg)
+    assert trainer.val_set is None and trainer.train_set.samples == [("1", ("1", "2"), (1, 2)), ("1", ("1", "2"), (3, 4))]
+    assert trainer.model.backbone.bn1.num_batches_tracked.item() == 2 * 4  # one pass per image, 4 images a step
+    best = load_checkpoint(tmp_path / "run" / "best.pt")
+    assert best["best"]["metric"] == "train_loss" and best["config"]["data"]["pixels"] == "bgr255"
+    assert best["config"]["loss"]["self_weight"] == (0.0 if name == "release" else 1.0)
+
+
 def test_bad_checkpoint_is_a_clear_error(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(RuntimeError, match="cannot read checkpoint .*junk.pt"):
