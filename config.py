@@ -89,7 +89,7 @@ class TrainConfig:
     val_interval: int = 500  # steps between validations (and best-checkpoint decisions)
     ckpt_interval: int = 1000  # steps between checkpoints (last.pt)
     resume: Optional[str] = None  # checkpoint to continue from exactly
-    forward: str = "batched"  # batched (one forward pass per step) or per_image (release: BatchNorm statistics per image)
+    forward: str = "batched"  # batched (BatchNorm over all crops of a step) or per_image (release: as one pass per image)
     select: str = "val_loss"  # best.pt by: val_loss (self-supervised), train_loss (release: per epoch) or val_assoc_acc (uses identities)
 
 

@@ -1,10 +1,13 @@
 """The forward pass over every crop of a padded batch, with the device-side preprocessing.
 
-Two ways through the network (config ``train.forward``): ``batched``, one pass over all crops of
-a step, and ``per_image``, one pass per image, as the released training does (8 passes per step
-of 4 views x 2 frames). They differ only where BatchNorm runs in training mode: per image, each
-image's 2-10 crops are normalised with their own statistics and the running statistics are
-updated once per image. In eval mode (validation, tracking) the two give the same features.
+Two ways through the network (config ``train.forward``): ``batched``, all crops of a step
+normalised together by BatchNorm, and ``per_image``, what the released training's one pass per
+image gives (8 passes per step of 4 views x 2 frames): each image's 2-10 crops normalised with
+their own statistics and the running statistics updated once per image. ``per_image`` is
+computed in one pass with per-image BatchNorm statistics
+(:class:`models.embedding.ImageBatchNorm2d`; the same numbers as 8 passes, at the speed of one).
+The two differ only where BatchNorm runs in training mode: in eval mode (validation, tracking)
+they give the same features.
 """
 from __future__ import annotations
 
@@ -40,8 +43,8 @@ def embed_crops(model: torch.nn.Module, crops: torch.Tensor, device: torch.devic
 
     ``augment`` (training only) resamples the crops first; ``image_index (M,)`` names each
     crop's image for its per-image colour gain. ``pixels``: the network's input convention
-    (:data:`loader.crops.PIXELS`). ``sizes``: crops per image, in order (they sum to M): one
-    forward pass per image instead of one for all (see the module docstring).
+    (:data:`loader.crops.PIXELS`). ``sizes``: crops per image, in order (they sum to M):
+    BatchNorm statistics per image (see the module docstring).
     """
     x = crops.to(device, non_blocking=True)
     if augment is not None and augment.enabled:
@@ -63,7 +66,7 @@ def embed_batch(model: torch.nn.Module, images: torch.Tensor, mask: torch.Tensor
 
     Only the real crops go through the network; padding rows are zero. ``augment``:
     training-time augmentation (:mod:`engine.augment`), one colour gain per image. ``forward``:
-    ``batched`` (one pass) or ``per_image`` (one pass per image; see the module docstring).
+    ``batched`` or ``per_image`` (BatchNorm statistics per image; see the module docstring).
     """
     if forward not in FORWARDS:
         raise KeyError(f"unknown forward {forward!r}; valid: {list(FORWARDS)}")

@@ -43,14 +43,20 @@ def test_one_forward_pass_per_image_is_the_released_batchnorm():
     batched = copy.deepcopy(model)
     cpu = torch.device("cpu")
     feats = embed_batch(model, images, mask, cpu, pixels="bgr255", forward="per_image")  # (B, K, N, D)
-    # the reference: the released loop, model(crops of one image) image after image
+    # the reference: the released loop, the whole network on one image's crops, image after image
+    weights = torch.randn(feats.shape, generator=torch.Generator().manual_seed(3))
+    reference = torch.zeros_like(feats)
     for b in range(2):
         for k in range(3):
             if mask[b, k].any():
                 x = network_input(images[b, k][mask[b, k]], "bgr255")
-                torch.testing.assert_close(feats[b, k][mask[b, k]], torch.nn.functional.normalize(
-                    sequential.backbone(x), dim=1), rtol=1e-5, atol=1e-6)
+                reference[b, k][mask[b, k]] = torch.nn.functional.normalize(sequential.backbone(x), dim=1)
+    torch.testing.assert_close(feats, reference, rtol=1e-5, atol=1e-6)
     assert (feats[~mask] == 0).all()
+    (feats * weights).sum().backward()  # and the same gradients
+    (reference * weights).sum().backward()
+    for (name, p), q in zip(model.named_parameters(), sequential.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5 * float(q.grad.abs().max()), msg=name)
     for name, value in model.state_dict().items():  # running statistics updated once per image
         torch.testing.assert_close(value, sequential.state_dict()[name], rtol=1e-5, atol=1e-6, msg=name)
     assert model.backbone.bn1.num_batches_tracked.item() == 5
