@@ -1,4 +1,7 @@
-"""Typed configuration: dataclass sections with the paper's defaults, YAML files, CLI overrides.
+"""Typed configuration: dataclass sections with defaults, YAML files, CLI overrides.
+
+The defaults are the paper's hyper-parameters with this project's training choices;
+``configs/release.yaml`` sets the released code's choices where they differ.
 
     cfg = load_config("configs/paper.yaml", ["--train.lr=1e-4", "--data.root=/data/MvMHAT"])
 

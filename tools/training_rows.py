@@ -6,7 +6,7 @@ paper's tracker:
     release                       the released conference training (configs/release.yaml)
     paper                         the release plus the self-similarity term (configs/paper.yaml)
     release, ImageNet pixels      one switch of the release set to this project's default, for
-    release, one forward pass     each switch (pixels, forward pass, checkpoint rule); the
+    release, batched forward      each switch (pixels, BatchNorm batch, checkpoint rule); the
     release, validation loss      difference to the release row is what that switch is worth
     this project's training       what this project trains with (CPU: configs/demo.yaml)
 
@@ -37,7 +37,7 @@ ROWS = (
     ("release", {}),
     ("paper: release + self-similarity", {"loss": {"self_weight": 1.0}}),
     ("release with ImageNet pixels (RGB, mean/std)", {"data": {"pixels": "imagenet"}}),
-    ("release with one forward pass per step", {"train": {"forward": "batched"}}),
+    ("release with a batched forward (BatchNorm over the step)", {"train": {"forward": "batched"}}),
     ("release choosing best.pt by validation loss (10% held out)",
      {"train": {"select": "val_loss"}, "data": {"val_fraction": 0.1}}),
     ("this project's training", None),
