@@ -1,4 +1,7 @@
-"""Typed configuration: dataclass sections with the paper's defaults, YAML files, CLI overrides.
+"""Typed configuration: dataclass sections with defaults, YAML files, CLI overrides.
+
+The defaults are the paper's hyper-parameters with this project's training choices;
+``configs/release.yaml`` sets the released code's choices where they differ.
 
     cfg = load_config("configs/paper.yaml", ["--train.lr=1e-4", "--data.root=/data/MvMHAT"])
 
@@ -49,6 +52,8 @@ class DataConfig:
     box_jitter: float = 0.0  # training crops: std of random box shift and log-scale, fraction of the box (paper: 0)
     colour_jitter: float = 0.0  # training crops: std of a random per-image log-gain per colour channel (paper: 0)
     mirror: bool = False  # training crops: mirror half of them at random (paper: no)
+    pixels: str = "imagenet"  # network input: imagenet (RGB, ImageNet mean/std) or bgr255 (release: BGR, 0-255, unnormalised)
+    ranges: str = "frames"  # manifest ranges count frame numbers, or positions in the sorted image list (release)
 
 
 @dataclass
@@ -67,7 +72,7 @@ class LossConfig:
     self_weight: float = 1.0  # weight of the self-similarity term (0 switches it off)
     pairwise_weight: float = 1.0  # weight of symmetric consistency (pairwise) (0 = off)
     triplewise_weight: float = 1.0  # weight of transitive similarity (triplewise) (0 = off)
-    transitive: str = "conference"  # conference (released code) or journal (softmaxed blocks)
+    transitive: str = "conference"  # conference (released code) or journal (MvMHAT++: softmaxed blocks, loop from the image with more people)
 
 
 @dataclass
@@ -88,6 +93,8 @@ class TrainConfig:
     val_interval: int = 500  # steps between validations (and best-checkpoint decisions)
     ckpt_interval: int = 1000  # steps between checkpoints (last.pt)
     resume: Optional[str] = None  # checkpoint to continue from exactly
+    forward: str = "batched"  # batched (BatchNorm over all crops of a step) or per_image (release: as one pass per image)
+    select: str = "val_loss"  # best.pt by: val_loss (self-supervised), train_loss (release: per epoch) or val_assoc_acc (uses identities)
 
 
 @dataclass
@@ -137,6 +144,10 @@ class Config:
 # String fields with a fixed set of values, checked when the config is read (before any work).
 CHOICES = {
     "data.boxes": ("gt", "det"),
+    "data.pixels": ("imagenet", "bgr255"),
+    "data.ranges": ("frames", "positions"),
+    "train.forward": ("batched", "per_image"),
+    "train.select": ("val_loss", "train_loss", "val_assoc_acc"),
     "model.head": ("logits", "pool", "linear"),
     "loss.transitive": ("conference", "journal"),
     "train.schedule": ("constant", "cosine"),

@@ -37,6 +37,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--res", required=True, type=Path, help="folder of <scene>_<view>.txt result files")
     p.add_argument("--scenes", type=Path, help="CSV: scene,start_frame,end_frame,num_views (inclusive range)")
     p.add_argument("--manifest", type=Path, help="dataset manifest (default: <gt>/dataset.yaml)")
+    p.add_argument("--ranges", choices=["frames", "positions"], default="frames",
+                   help="with a dataset root: the manifest's ranges count frame numbers or positions in the "
+                        "sorted image list (as tracked with --data.ranges)")
     p.add_argument("--scene", action="append", dest="only", metavar="NAME",
                    help="evaluate only this scene (repeatable; default: all)")
     p.add_argument("--json", type=Path, help="write every metric and count to this JSON file")
@@ -53,7 +56,7 @@ def scene_specs(args: argparse.Namespace) -> list:
             raise FileNotFoundError(f"GT folder not found: {args.gt}")
         specs = scenes_from_csv(args.gt, args.res, args.scenes)
     elif args.manifest is not None or (args.gt / MANIFEST_NAME).is_file():
-        specs = scenes_from_layout(args.gt, args.res, args.manifest)
+        specs = scenes_from_layout(args.gt, args.res, args.manifest, args.ranges)
     else:
         raise FileNotFoundError(f"{args.gt} has no {MANIFEST_NAME}: give --scenes for a folder of "
                                 f"<scene>_<view>.txt GT files, or --manifest")

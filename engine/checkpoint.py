@@ -3,7 +3,8 @@ network a checkpoint describes (:func:`load_model`, for tracking).
 
 Keys: ``model``, ``optimizer``, ``scheduler``, ``scaler`` (state dicts; scaler None without fp16),
 ``step``, ``epoch``, ``rng`` (Python, NumPy, torch CPU and CUDA states), ``config`` (the resolved
-config as a dict), ``best`` (best validation value so far and its metric name).
+config as a dict), ``best`` (best value so far of the ``train.select`` rule, its name and step);
+optional ``epoch_loss`` (the running epoch's summed training loss and step count) and ``augment``.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import logging
 import random
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Tuple, Union
+from typing import TYPE_CHECKING, NamedTuple, Tuple, Union
 
 import numpy as np
 import torch
@@ -103,13 +104,25 @@ def load_checkpoint(path: Union[str, Path]) -> dict:
     return state
 
 
-def load_model(checkpoint: str, model_cfg: ModelConfig, crop_size: Tuple[int, int], seed: int) -> tuple:
-    """``(model, model description, crop size, checkpoint sha256)`` of the network to embed with.
+class Network(NamedTuple):
+    """The network to embed with, as :func:`load_model` finds it."""
 
-    ``checkpoint``: a file written by training (architecture and crop size come from its stored
-    config; ``model_cfg`` and ``crop_size`` are not used), ``"none"`` (random weights of
+    model: torch.nn.Module
+    desc: dict  # model settings (the checkpoint's model section); keys the cached features
+    crop_size: Tuple[int, int]  # (height, width) the network was trained on
+    pixels: str  # its input convention (loader.crops.PIXELS)
+    sha: str  # checkpoint sha256 (or a name for untrained weights); keys the cached features
+
+
+def load_model(checkpoint: str, model_cfg: ModelConfig, crop_size: Tuple[int, int], seed: int,
+               pixels: str = "imagenet") -> Network:
+    """The :class:`Network` of ``checkpoint`` to embed with.
+
+    ``checkpoint``: a file written by training (architecture, crop size and pixel convention come
+    from its stored config, ``imagenet`` for checkpoints older than ``data.pixels``;
+    ``model_cfg``, ``crop_size`` and ``pixels`` are not used), ``"none"`` (random weights of
     ``model_cfg`` drawn after seeding torch with ``seed``) or ``"init"`` (the untrained starting
-    point of ``model_cfg.weights``). The description and the hash key the cached features.
+    point of ``model_cfg.weights``), both fed with ``pixels``.
     """
     if checkpoint in ("none", "init"):
         torch.manual_seed(seed)
@@ -119,7 +132,7 @@ def load_model(checkpoint: str, model_cfg: ModelConfig, crop_size: Tuple[int, in
         desc = {**dataclasses.asdict(m), "weights": str(weights)}
         if Path(weights).is_file():  # cached features must follow the file's content, not its name
             desc["weights_sha256"] = hashlib.sha256(Path(weights).read_bytes()).hexdigest()
-        return model, desc, tuple(crop_size), f"untrained-{weights}-seed{seed}"
+        return Network(model, desc, tuple(crop_size), pixels, f"untrained-{weights}-seed{seed}")
     state = load_checkpoint(checkpoint)
     try:
         m, d = state["config"]["model"], state["config"]["data"]
@@ -128,4 +141,4 @@ def load_model(checkpoint: str, model_cfg: ModelConfig, crop_size: Tuple[int, in
     except (KeyError, RuntimeError) as e:
         raise CheckpointError(f"{checkpoint}: checkpoint does not describe a model of this codebase: {e}") from None
     sha = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
-    return model, m, (d["crop_height"], d["crop_width"]), sha
+    return Network(model, m, (d["crop_height"], d["crop_width"]), d.get("pixels", "imagenet"), sha)

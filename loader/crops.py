@@ -4,9 +4,12 @@
 training samples, the crop cache and the feature extraction alike.
 
 Colour order is RGB everywhere after decoding (OpenCV decodes BGR; :func:`read_image_rgb`
-converts). Crops are uint8 ``(N, 3, H, W)``; the network sees
-``(crop / 255 - IMAGENET_MEAN) / IMAGENET_STD`` computed on the device by :func:`normalize`, so
-the data pipeline moves 4x fewer bytes than with float crops.
+converts). Crops are uint8 ``(N, 3, H, W)``; what the network sees is computed on the device by
+:func:`network_input`, so the data pipeline moves 4x fewer bytes than with float crops. Two
+pixel conventions (``PIXELS``, config ``data.pixels``): ``imagenet``
+``(crop / 255 - IMAGENET_MEAN) / IMAGENET_STD`` in RGB order (what torchvision's ImageNet weights
+were trained on), and ``bgr255`` the released MvMHAT code's input: OpenCV's BGR order, float
+0-255, no normalisation.
 """
 from __future__ import annotations
 
@@ -113,3 +116,22 @@ def normalize(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch
     mean = torch.tensor(IMAGENET_MEAN, device=images.device, dtype=torch.float32).view(3, 1, 1) * 255.0
     std = torch.tensor(IMAGENET_STD, device=images.device, dtype=torch.float32).view(3, 1, 1) * 255.0
     return ((images.float() - mean) / std).to(dtype)
+
+
+def bgr255(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """uint8 RGB ``(..., 3, H, W)`` -> float BGR 0-255 of ``dtype`` (the released code's input)."""
+    return images.flip(-3).to(dtype)
+
+
+# data.pixels -> the function that turns RGB 0-255 crops into the network's input
+PIXELS = {"imagenet": normalize, "bgr255": bgr255}
+
+
+def network_input(images: torch.Tensor, pixels: str = "imagenet", dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """RGB 0-255 crops ``(..., 3, H, W)`` (uint8, or float after augmentation) -> the network's
+    input under the pixel convention ``pixels`` (a key of ``PIXELS``)."""
+    try:
+        convert = PIXELS[pixels]
+    except KeyError:
+        raise KeyError(f"unknown pixel convention {pixels!r}; valid: {sorted(PIXELS)}") from None
+    return convert(images, dtype)

@@ -20,6 +20,14 @@ A scene may give ``dir`` (its folder, default: its name) and ``views`` (the view
 order; default: every folder in the scene, ordered numerically). Any other key is a named split
 (``val: [700, 800]`` adds a ``val`` split). Views are always ordered numerically ("2" before "10"),
 never in ``os.listdir`` order; result files use the 1-based position of a view in that order.
+
+What a range counts (``ranges=``, config ``data.ranges``): ``frames``, frame numbers (the frame
+of an image is the integer in its name); or ``positions``, positions in the scene's sorted list of
+images, as the released loader slices it (``sorted_images[start:end]``). They differ where frame
+numbers do not start at 0: MvMHAT's self-collected scenes 1-6 number their frames from 1, so
+positions ``[0, 800)`` are frames 1-800 and frame numbers ``[0, 800)`` are frames 1-799. A
+position range is turned into the frame-number range of the images it selects (a range that runs
+past the last image stops there, as a Python slice does).
 """
 from __future__ import annotations
 
@@ -37,6 +45,7 @@ from loader.mot import read_mot
 
 MANIFEST_NAME = "dataset.yaml"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+RANGE_UNITS = ("frames", "positions")  # what a manifest range counts (see the module docstring)
 ANNOTATION_FILES = {"gt": "gt.txt", "det": "det.txt"}
 _FRAME_NAME = re.compile(r"\D*?(\d+)")
 
@@ -161,11 +170,16 @@ def frame_number(filename: str) -> int:
 class DatasetLayout:
     """Read access to a dataset in the MvMHAT layout, driven by its manifest.
 
-    ``manifest`` is a path to a manifest file (default ``<root>/dataset.yaml``) or a ``Manifest``.
+    ``manifest`` is a path to a manifest file (default ``<root>/dataset.yaml``) or a ``Manifest``;
+    ``ranges``: what its ranges count, ``frames`` or ``positions`` (see the module docstring).
     Directory listings are read lazily and cached.
     """
 
-    def __init__(self, root: Union[str, Path], manifest: Union[str, Path, Manifest, None] = None):
+    def __init__(self, root: Union[str, Path], manifest: Union[str, Path, Manifest, None] = None,
+                 ranges: str = "frames"):
+        if ranges not in RANGE_UNITS:
+            raise ValueError(f"ranges={ranges!r}; valid: {list(RANGE_UNITS)}")
+        self.ranges = ranges
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"dataset root not found: {self.root}")
@@ -209,11 +223,20 @@ class DatasetLayout:
         return self._views[scene]
 
     def split_range(self, scene: str, split: str) -> tuple:
-        """Half-open frame range ``(start, end)`` of a split of a scene."""
+        """Half-open frame-number range ``(start, end)`` of a split of a scene (a position range
+        is converted: the frames of the images it selects)."""
         splits = self._spec(scene).splits
         if split not in splits:
             raise UnknownNameError(f"scene {scene!r} has no split {split!r} in {self.manifest.source}; splits: {sorted(splits)}")
-        return splits[split]
+        start, end = splits[split]
+        if self.ranges == "frames":
+            return start, end
+        images = sorted(set().union(*(self.image_paths(scene, v) for v in self.views(scene))))
+        chosen = images[start:end]
+        if not chosen:
+            raise DatasetError(f"scene {scene!r} split {split!r}: positions [{start}, {end}) select no image; "
+                               f"the scene has {len(images)} frames under {self.scene_dir(scene)}")
+        return chosen[0], chosen[-1] + 1
 
     def image_paths(self, scene: str, view: str) -> dict:
         """``{frame number: image path}`` of one view (every image in its ``images/`` folder)."""

@@ -104,11 +104,14 @@ def scenes_from_csv(gt_dir: PathLike, res_dir: PathLike, scenes_csv: PathLike) -
     return specs
 
 
-def scenes_from_layout(root: PathLike, res_dir: PathLike, manifest: Optional[PathLike] = None) -> list[SceneFiles]:
-    """Scenes of a dataset root (``loader.layout``): each scene's test range and views."""
+def scenes_from_layout(root: PathLike, res_dir: PathLike, manifest: Optional[PathLike] = None,
+                       ranges: str = "frames") -> list[SceneFiles]:
+    """Scenes of a dataset root (``loader.layout``): each scene's test range and views.
+
+    ``ranges``: what the manifest's ranges count, ``frames`` or ``positions`` (as in tracking)."""
     from loader.layout import DatasetLayout  # the dataset layout is only needed in this mode
 
-    layout = DatasetLayout(root, manifest)
+    layout = DatasetLayout(root, manifest, ranges)
     res_dir = Path(res_dir)
     specs = []
     for scene in layout.scenes:

@@ -68,13 +68,13 @@ def track_split(cfg: Config, checkpoint: str, out: Union[str, Path], split: str 
     out = Path(out)
     device = resolve_device(cfg.train.device)
     boxes = boxes or cfg.track.boxes
-    layout = DatasetLayout(cfg.data.root, cfg.data.manifest)
+    layout = DatasetLayout(cfg.data.root, cfg.data.manifest, cfg.data.ranges)
     scenes = scenes or layout.scenes
     unknown = [s for s in scenes if s not in layout.scenes]
     if unknown:
         raise UnknownNameError(f"scenes {unknown} are not in {layout.manifest.source}; scenes: {layout.scenes}")
-    model, model_desc, crop_size, sha = load_model(checkpoint, cfg.model, (cfg.data.crop_height, cfg.data.crop_width),
-                                                   cfg.train.seed)
+    model, model_desc, crop_size, pixels, sha = load_model(
+        checkpoint, cfg.model, (cfg.data.crop_height, cfg.data.crop_width), cfg.train.seed, cfg.data.pixels)
     model.to(device, memory_format=torch.channels_last)  # faster convolutions on GPUs and CPUs
     config = used_config(cfg, model_desc, crop_size)  # what run.json records
     amp = cfg.train.amp if device.type == "cuda" else "none"
@@ -84,14 +84,14 @@ def track_split(cfg: Config, checkpoint: str, out: Union[str, Path], split: str 
     out.mkdir(parents=True, exist_ok=True)
     timings, written = {"embed_s": 0.0}, []
     for scene in scenes:
-        key = feature_key(sha, table, scene, crop_size, model_desc)
+        key = feature_key(sha, table, scene, crop_size, {**model_desc, "pixels": pixels})
         path = out / "features" / f"{scene}.npz"
         t0 = time.perf_counter()
         if reuse_features:
             features = load_features(path, key)
         else:
             features = extract_scene(model, table, layout, scene, crop_size, device, amp, frames_per_batch,
-                                     num_workers=min(cfg.data.num_workers, 2))
+                                     num_workers=min(cfg.data.num_workers, 2), pixels=pixels)
             save_features(path, features, key)
         timings["embed_s"] += time.perf_counter() - t0
         rows, stats = track_scene(table, scene, features, cfg.track.min_confidence, **tracker_params(cfg.track))
