@@ -1,6 +1,7 @@
 """``make reproduce``: the paper's kind of tables on a larger synthetic dataset, every row a real run.
 
     python -m tools.reproduce [--out runs/reproduce] [--profile auto|cpu|gpu] [--force]
+                              [--group method|tracker ...] [--row NAME ...]
 
 1. Method: untrained features, then the self-supervised losses alone and combined, each trained
    from the same starting weights with the same schedule and tracked with the paper's tracker
@@ -86,6 +87,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--force", action="store_true", help="re-run rows that already have results")
     p.add_argument("--group", choices=["method", "tracker"], action="append",
                    help="only this table (repeatable; default: both)")
+    p.add_argument("--row", action="append", metavar="NAME", choices=[name for name, _ in METHOD_ROWS],
+                   help="only this method row (repeatable; default: all); a short session runs the headline "
+                        "rows with it (bench/gpu_check.sh)")
     return p.parse_args(argv)
 
 
@@ -226,7 +230,8 @@ def main(args: argparse.Namespace) -> int:
                                                     if g != "method" or "method" in groups}, started)
 
     # the tracker table needs the full model's row; --force re-runs only the groups asked for
-    for name, weights in (METHOD_ROWS if "method" in groups else [r for r in METHOD_ROWS if r[0] == FULL_MODEL]):
+    method_rows = [r for r in METHOD_ROWS if not args.row or r[0] in args.row]
+    for name, weights in (method_rows if "method" in groups else [r for r in METHOD_ROWS if r[0] == FULL_MODEL]):
         change = ("no training (`--checkpoint init`)" if weights is None else
                   options("loss", {k: v for k, v in weights.items() if v != 1.0}))
         add("method", name, run_row(cfg, out / "method" / slug(name), weights, args.force and "method" in groups),
