@@ -59,7 +59,8 @@ def main(args) -> None:
           f"{amp if cuda else 'float32'}, channels_last", flush=True)
     t_ours, t_plain = timed(ours, steps, warmup, device), timed(plain, steps, warmup, device)
     print(f"embed: ours {args.batch / t_ours:,.0f} crops/s (from host uint8), plain forward "
-          f"{args.batch / t_plain:,.0f} crops/s (normalised on the device), {100 * t_plain / t_ours:.1f}% of the ceiling")
+          f"{args.batch / t_plain:,.0f} crops/s (normalised on the device), "
+          f"{100 * t_plain / t_ours:.1f}% of the ceiling")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ def project_modules(root: Path = ROOT) -> list:
     for init in (i for top in tops for i in sorted(top.rglob("__init__.py"))):
         dotted = ".".join(init.parent.relative_to(root).parts)
         names.append(dotted)
-        names += [f"{dotted}.{p.stem}" for p in sorted(init.parent.glob("*.py")) if p.stem not in ("__init__", "__main__")]
+        names += [f"{dotted}.{p.stem}" for p in sorted(init.parent.glob("*.py"))
+                  if p.stem not in ("__init__", "__main__")]
     return names
 
 

@@ -9,8 +9,8 @@ that those rows read, and nothing else: CPU work, which the GPU check runs in th
 while it times the GPU, so that the rows' time goes to training and tracking.
 
 ``--tiny`` (the check's CPU dry run): the reproduction's dataset and every profile's training
-shrunk to seconds (2 scenes x 40 frames at 160x96, one training step), as tests/test_tools.py
-shrinks them; the rows, tables and command line are otherwise those of the real run.
+shrunk to seconds (2 scenes x 40 frames at 160x96, one training step of a ResNet-10), as
+tests/test_tools.py shrinks them; the rows, tables and command line are otherwise those of the real run.
 """
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def shrink() -> None:
     reproduce.DATASET = dict(TINY_DATASET)
     for spec in reproduce.PROFILES.values():
         spec["train"] = {**spec["train"], **TINY_TRAIN}
-        spec["note"] = f"DRY RUN (bench.gpu_rows --tiny: {TINY_TRAIN['max_steps']} training step); {spec['note']}"
+        spec["model"] = {**spec.get("model", {}), "backbone": "resnet10"}
+        spec["note"] = f"DRY RUN (bench.gpu_rows --tiny: ResNet-10, {TINY_TRAIN['max_steps']} step); {spec['note']}"
 
 
 def prepare(args) -> None:
