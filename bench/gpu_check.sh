@@ -11,8 +11,8 @@
 # machine's folder that comes back: at most 8 files, this writes 6), else to runs/gpu_check/;
 # the synthetic data and the rows' runs to $GPU_CHECK_WORK (default: a new temporary folder).
 # Every step runs under `timeout`, with the smaller of its own limit and what is left of the
-# budget (GPU_CHECK_BUDGET_S, 450 s); a step that fails or runs out of time is reported and the
-# next one runs. Steps, in order (limits in seconds):
+# budget (GPU_CHECK_BUDGET_S, 450 s; the dry run: 5 times both); a step that fails or runs out of
+# time is reported and the next one runs. Steps, in order (limits in seconds):
 #   background  nice'd: the reproduction's synthetic dataset and crop caches (300, CPU work)
 #   environment versions, the GPU, every project module imported without motmetrics (60)
 #   cuda_tests  the CUDA tests (90)
@@ -39,7 +39,10 @@ if [[ -z ${PY:-} ]]; then
 fi
 RUNS=${OUT:-runs/gpu_check}
 WORK=${GPU_CHECK_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/gpu_check.XXXXXX")}
-BUDGET=${GPU_CHECK_BUDGET_S:-450}
+# the limits are the GPU run's; the dry run's are 5 times longer, so that a busy test machine
+# does not turn it into a timing test
+if [[ $DEVICE == cuda ]]; then SCALE=1; BUDGET=${GPU_CHECK_BUDGET_S:-450}
+else SCALE=5; BUDGET=${GPU_CHECK_BUDGET_S:-2250}; fi
 LOGS=$WORK/logs
 mkdir -p "$RUNS" "$LOGS" || exit 2
 rm -f "$RUNS"/{gpu_check.log,summary.txt,rows_tables.md,rows_tables.json} "$RUNS"/*.train.log  # an earlier run's
@@ -90,7 +93,7 @@ record() {
 
 # step NAME LIMIT_S PATTERN COMMAND...: run under timeout, its output to the screen and to the log
 step() {
-  local name=$1 limit=$2 pattern=$3; shift 3
+  local name=$1 limit=$(($2 * SCALE)) pattern=$3; shift 3
   local budget_left; budget_left=$(left)
   (( limit > budget_left )) && limit=$budget_left
   if (( limit < 10 )); then record "$name" "skipped: budget spent" 0 ""; return; fi
@@ -112,7 +115,8 @@ main() {
   fi
   # CPU work first, in the background while the GPU is timed: dataset and crop caches of the rows
   local t_prep=$SECONDS
-  timeout --kill-after=10 300 "${NICE[@]}" "$PY" -m bench.gpu_rows --prepare "${ROWS[@]}" > "$LOGS/prepare.log" 2>&1 &
+  timeout --kill-after=10 $((300 * SCALE)) "${NICE[@]}" "$PY" -m bench.gpu_rows --prepare "${ROWS[@]}" \
+    > "$LOGS/prepare.log" 2>&1 &
   local prep=$!
 
   step environment 60 '^imports:' "$PY" -m bench.environment

@@ -37,7 +37,7 @@ def test_dry_run_on_the_cpu_without_motmetrics(tmp_path):
                PYTHONPATH=str(shim), OMP_NUM_THREADS="1")
     env.pop("GPU_CHECK_DEVICE", None)
     proc = subprocess.run(["bash", str(SCRIPT), "--cpu"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=900)
+                          timeout=2400)  # a safety net: the script stops itself within its budget
     summary = summary_of(proc.stdout)
     assert proc.returncode == 0, summary + proc.stderr[-3000:]
     assert proc.stdout.rstrip().endswith(summary.rstrip())  # the summary is the last thing printed
@@ -56,8 +56,8 @@ def test_dry_run_on_the_cpu_without_motmetrics(tmp_path):
 
 
 def test_python_choice_and_failures_are_reported(tmp_path):
-    """No .venv: python3 from PATH; with one: .venv/bin/python. A failing Python fails every step,
-    and the summary still comes last, with exit status 1."""
+    """No .venv: python3 from PATH; with one: .venv/bin/python. A failing Python fails every step, a
+    hanging one is stopped by the time limits, and the summary still comes last, exit status 1."""
     repo = tmp_path / "repo"
     (repo / "bench").mkdir(parents=True)
     shutil.copy(SCRIPT, repo / "bench" / "gpu_check.sh")
@@ -75,11 +75,18 @@ def test_python_choice_and_failures_are_reported(tmp_path):
     assert proc.returncode == 1 and "SOME STEP FAILED" in summary
     assert "python: python3" in summary and "FAILED (exit 3)" in summary
     assert "python3 -m bench.environment" in calls.read_text()
+    # with a .venv, its python; a step that hangs is stopped at the budget, and the rest are skipped
     (repo / ".venv" / "bin").mkdir(parents=True)
-    os.symlink(fake / "python3", repo / ".venv" / "bin" / "python")
-    proc = subprocess.run(["bash", "bench/gpu_check.sh"], cwd=repo, env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert "python: .venv/bin/python" in summary_of(proc.stdout)
+    hangs = repo / ".venv" / "bin" / "python"
+    hangs.write_text('#!/bin/sh\ncase "$*" in *bench.environment*) exec sleep 120;; esac\nexit 3\n')
+    hangs.chmod(0o755)
+    proc = subprocess.run(["bash", "bench/gpu_check.sh"], cwd=repo, env=dict(env, GPU_CHECK_BUDGET_S="11"),
+                          capture_output=True, text=True, timeout=120)
+    summary = summary_of(proc.stdout)
+    assert "python: .venv/bin/python" in summary and proc.returncode == 1
+    assert "environment  TIMED OUT after 11 s" in summary
+    for step in ("cuda_tests", "train", "embed", "loss", "rows", "compile"):
+        assert f"{step.ljust(12)} skipped: budget spent" in summary, step
 
 
 def test_bad_device_is_a_clear_error(tmp_path):
