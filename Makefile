@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
 
-# The method and tracker ablation tables (every row a real run); CPU: about 40 minutes.
+# The method, tracker and training ablation tables (every row a real run); CPU: about 1 h 45 min.
 reproduce: $(VENV)/.installed
 	$(PY) -m tools.reproduce
 

@@ -1,4 +1,7 @@
-"""Typed configuration: dataclass sections with the paper's defaults, YAML files, CLI overrides.
+"""Typed configuration: dataclass sections with defaults, YAML files, CLI overrides.
+
+The defaults are the paper's hyper-parameters with this project's training choices;
+``configs/release.yaml`` sets the released code's choices where they differ.
 
     cfg = load_config("configs/paper.yaml", ["--train.lr=1e-4", "--data.root=/data/MvMHAT"])
 
@@ -22,9 +25,10 @@ from typing import Any, Optional, Sequence, Union
 import yaml
 
 from atomic import atomic_open
+from errors import KnownError
 
 
-class ConfigError(ValueError):
+class ConfigError(KnownError, ValueError):
     """A config file or override that does not fit the schema below."""
 
 
@@ -48,6 +52,8 @@ class DataConfig:
     box_jitter: float = 0.0  # training crops: std of random box shift and log-scale, fraction of the box (paper: 0)
     colour_jitter: float = 0.0  # training crops: std of a random per-image log-gain per colour channel (paper: 0)
     mirror: bool = False  # training crops: mirror half of them at random (paper: no)
+    pixels: str = "imagenet"  # network input: imagenet (RGB, ImageNet mean/std) or bgr255 (release: BGR, 0-255, unnormalised)
+    ranges: str = "frames"  # manifest ranges count frame numbers, or positions in the sorted image list (release)
 
 
 @dataclass
@@ -66,7 +72,7 @@ class LossConfig:
     self_weight: float = 1.0  # weight of the self-similarity term (0 switches it off)
     pairwise_weight: float = 1.0  # weight of symmetric consistency (pairwise) (0 = off)
     triplewise_weight: float = 1.0  # weight of transitive similarity (triplewise) (0 = off)
-    transitive: str = "conference"  # conference (released code) or journal (softmaxed blocks)
+    transitive: str = "conference"  # conference (released code) or journal (MvMHAT++: softmaxed blocks, loop from the image with more people)
 
 
 @dataclass
@@ -88,6 +94,8 @@ class TrainConfig:
     val_interval: int = 500  # steps between validations (and best-checkpoint decisions)
     ckpt_interval: int = 1000  # steps between checkpoints (last.pt)
     resume: Optional[str] = None  # checkpoint to continue from exactly
+    forward: str = "batched"  # batched (BatchNorm over all crops of a step) or per_image (release: as one pass per image)
+    select: str = "val_loss"  # best.pt by: val_loss (self-supervised), train_loss (release: per epoch) or val_assoc_acc (uses identities)
 
 
 @dataclass
@@ -137,6 +145,10 @@ class Config:
 # String fields with a fixed set of values, checked when the config is read (before any work).
 CHOICES = {
     "data.boxes": ("gt", "det"),
+    "data.pixels": ("imagenet", "bgr255"),
+    "data.ranges": ("frames", "positions"),
+    "train.forward": ("batched", "per_image"),
+    "train.select": ("val_loss", "train_loss", "val_assoc_acc"),
     "model.head": ("logits", "pool", "linear"),
     "loss.transitive": ("conference", "journal"),
     "train.schedule": ("constant", "cosine"),
@@ -145,6 +157,62 @@ CHOICES = {
     "track.association": ("release", "tracklet", "none"),
     "track.boxes": ("gt", "det"),
     "eval.backend": ("official", "motmetrics"),
+}
+
+
+
+@dataclass(frozen=True)
+class Range:
+    """The numbers a field allows: ``low <= x <= high`` (``<`` where open; None: unbounded)."""
+
+    low: Optional[float] = None
+    high: Optional[float] = None
+    open_low: bool = False
+    open_high: bool = False
+
+    def __contains__(self, x: float) -> bool:
+        above = self.low is None or (x > self.low if self.open_low else x >= self.low)
+        below = self.high is None or (x < self.high if self.open_high else x <= self.high)
+        return above and below
+
+    def __str__(self) -> str:
+        low, high = (str(int(v)) if float(v).is_integer() else f"{v:g}" for v in (self.low, self.high or 0))
+        if self.high is None:
+            return f"{'>' if self.open_low else '>='} {low}"
+        return f"{'(' if self.open_low else '['}{low}, {high}{')' if self.open_high else ']'}"
+
+
+AT_LEAST_0, AT_LEAST_1, POSITIVE = Range(0), Range(1), Range(0, open_low=True)
+SOFTMAX_DELTA = Range(0, 1, open_low=True, open_high=True)  # ln(delta / (1 - delta)) must exist
+
+# Numeric fields with a range, checked when the config is read (None stays allowed where the type
+# is Optional). Fields not named here take any value of their type.
+RANGES = {
+    "data.val_fraction": Range(0, 1, open_high=True),
+    **{f"data.{k}": AT_LEAST_1 for k in ("views", "frames", "frame_gap", "sample_stride", "crop_height",
+                                         "crop_width")},
+    **{f"data.{k}": AT_LEAST_0 for k in ("num_workers", "box_jitter", "colour_jitter")},
+    "model.embed_dim": AT_LEAST_1,
+    "loss.delta": SOFTMAX_DELTA,
+    "loss.epsilon": POSITIVE,
+    **{f"loss.{k}": AT_LEAST_0 for k in ("margin", "self_weight", "pairwise_weight", "triplewise_weight")},
+    "train.seed": Range(0, 2**32 - 1),  # NumPy's seed range
+    "train.lr": POSITIVE,
+    **{f"train.{k}": AT_LEAST_1 for k in ("batch_size", "max_epochs", "log_interval")},
+    **{f"train.{k}": AT_LEAST_0 for k in ("weight_decay", "max_steps", "warmup_steps", "val_interval",
+                                          "ckpt_interval")},
+    "track.delta": SOFTMAX_DELTA,
+    "track.epsilon": POSITIVE,
+    "track.match_threshold": Range(0, 1),
+    "track.max_cosine_distance": Range(0, 2),
+    "track.max_iou_distance": Range(0, 1),
+    "track.tracklet_link_threshold": Range(-1, 1),
+    **{f"track.{k}": AT_LEAST_1 for k in ("nn_budget", "n_init", "tracklet_memory", "tracklet_recent",
+                                          "tracklet_revise_interval", "tracklet_nn_budget")},
+    **{f"track.{k}": AT_LEAST_0 for k in ("max_age", "reid_after", "reid_margin", "renew_interval",
+                                          "output_max_misses", "tracklet_keep_bonus", "tracklet_margin",
+                                          "tracklet_turn_margin")},
+    "eval.iou_threshold": Range(0, 1, open_low=True),
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -214,6 +282,9 @@ def _set(cfg: Config, section: str, key: str, value: Any) -> None:
     choices = CHOICES.get(f"{section}.{key}")
     if choices is not None and value not in choices:
         raise ConfigError(f"{section}.{key}: expected one of {list(choices)}, got {value!r}")
+    allowed = RANGES.get(f"{section}.{key}")
+    if allowed is not None and value is not None and value not in allowed:
+        raise ConfigError(f"{section}.{key}: {value!r} is out of range; allowed: {allowed}")
     setattr(sec, key, value)
 
 

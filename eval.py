@@ -19,10 +19,11 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from atomic import atomic_open
+from atomic import atomic_open, check_writable
+from errors import run_main
 from loader.layout import MANIFEST_NAME
 from metrics.evaluate import BACKENDS, evaluate
-from metrics.inputs import load_scenes, scenes_from_csv, scenes_from_layout, select_scenes
+from metrics.inputs import WARNING, load_scenes, scenes_from_csv, scenes_from_layout, select_scenes
 from metrics.table import format_report
 
 
@@ -36,6 +37,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--res", required=True, type=Path, help="folder of <scene>_<view>.txt result files")
     p.add_argument("--scenes", type=Path, help="CSV: scene,start_frame,end_frame,num_views (inclusive range)")
     p.add_argument("--manifest", type=Path, help="dataset manifest (default: <gt>/dataset.yaml)")
+    p.add_argument("--ranges", choices=["frames", "positions"], default="frames",
+                   help="with a dataset root: the manifest's ranges count frame numbers or positions in the "
+                        "sorted image list (as tracked with --data.ranges)")
     p.add_argument("--scene", action="append", dest="only", metavar="NAME",
                    help="evaluate only this scene (repeatable; default: all)")
     p.add_argument("--json", type=Path, help="write every metric and count to this JSON file")
@@ -52,7 +56,7 @@ def scene_specs(args: argparse.Namespace) -> list:
             raise FileNotFoundError(f"GT folder not found: {args.gt}")
         specs = scenes_from_csv(args.gt, args.res, args.scenes)
     elif args.manifest is not None or (args.gt / MANIFEST_NAME).is_file():
-        specs = scenes_from_layout(args.gt, args.res, args.manifest)
+        specs = scenes_from_layout(args.gt, args.res, args.manifest, args.ranges)
     else:
         raise FileNotFoundError(f"{args.gt} has no {MANIFEST_NAME}: give --scenes for a folder of "
                                 f"<scene>_<view>.txt GT files, or --manifest")
@@ -60,23 +64,30 @@ def scene_specs(args: argparse.Namespace) -> list:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Evaluate, print and write as the arguments say: 0, or 2 after printing a known error
+    (missing files, a malformed row, a bad scenes file or manifest, an unwritable output)."""
+    return run_main(lambda: evaluate_and_report(args))
+
+
+def evaluate_and_report(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
-    try:
-        data, notes = load_scenes(scene_specs(args), missing_as_empty=args.missing_as_empty)
-    except (FileNotFoundError, ValueError, KeyError) as e:  # missing files, MotFormatError, bad CSV/manifest
-        print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
-        return 2
+    if args.json is not None:
+        check_writable(args.json)  # before the work, not after the table
+    data, notes = load_scenes(scene_specs(args), missing_as_empty=args.missing_as_empty)
     report = evaluate(data, backend=args.backend, notes=notes)
+    warnings = [n[len(WARNING):] for n in report.notes if n.startswith(WARNING)]
     for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
+        if not note.startswith(WARNING):
+            print(f"note: {note}", file=sys.stderr)
     print(format_report(report))
+    for warning in warnings:  # after the table, where the numbers they explain are
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"{len(report.views)} view sequences, {len(report.scenes)} scenes, backend {report.backend}, "
           f"{time.perf_counter() - t0:.1f} s")
     if args.json is not None:
         with atomic_open(args.json, "w", encoding="utf-8") as f:
             json.dump(report.to_json(), f, indent=1, allow_nan=False)
         print(f"wrote {args.json}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from config import Config, load_config
+from errors import run_main
 from pipeline.split import track_split
 
 
@@ -47,4 +49,4 @@ def main(cfg: Config, args: argparse.Namespace) -> dict:
 
 if __name__ == "__main__":
     args, overrides = parse_args()
-    main(load_config(args.config, overrides), args)
+    sys.exit(run_main(lambda: main(load_config(args.config, overrides), args)))

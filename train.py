@@ -10,10 +10,12 @@ validation value) and ``loss.png`` with ``OUT_DIR = --train.out_dir``. A thin wr
 from __future__ import annotations
 
 import argparse
+import sys
 
 from config import Config, load_config
 from engine.trainer import Trainer
 from engine.training_run import run_training
+from errors import run_main
 
 
 def parse_args(argv=None) -> tuple:
@@ -29,4 +31,4 @@ def main(cfg: Config) -> Trainer:
 
 if __name__ == "__main__":
     args, overrides = parse_args()
-    main(load_config(args.config, overrides))
+    sys.exit(run_main(lambda: main(load_config(args.config, overrides))))

@@ -48,9 +48,9 @@ mkdir -p "$RUNS" "$LOGS" || exit 2
 rm -f "$RUNS"/{gpu_check.log,summary.txt,rows_tables.md,rows_tables.json} "$RUNS"/*.train.log  # an earlier run's
 export PYTHONUNBUFFERED=1
 
-# The two headline rows of the reproduction: the released code's losses and the paper's three.
-ROWS=(--data "$WORK/data" --out "$WORK/reproduce" --group method
-      --row "symmetric + transitive (released code)" --row "all three (paper)")
+# The reproduction's two headline rows: the training table's release and paper rows.
+ROWS=(--data "$WORK/data" --out "$WORK/reproduce" --group training
+      --row "release" --row "paper: release + self-similarity")
 if [[ $DEVICE == cuda ]]; then
   NET=(--device cuda --size 224)
   TRAIN=("${NET[@]}" --samples 8 --people 10 --steps 30 --amp bf16)
@@ -137,10 +137,10 @@ main() {
   # row, so a stopped run keeps them) and the headline rows' training logs
   local tables=$WORK/reproduce/$PROFILE
   for f in tables.md tables.json; do [[ -f $tables/$f ]] && cp "$tables/$f" "$RUNS/rows_$f"; done
-  for row in symmetric__transitive_released_code all_three_paper; do
-    [[ -f $tables/method/$row/train/train.log ]] && cp "$tables/method/$row/train/train.log" "$RUNS/$row.train.log"
+  for log in "$tables"/training/*/train/train.log; do  # one per row asked for
+    [[ -f $log ]] && cp "$log" "$RUNS/$(basename "$(dirname "$(dirname "$log")")").train.log"
   done
-  figures "$RUNS/rows_tables.md" '^(## |\| (symmetric \+ transitive|all three))'
+  figures "$RUNS/rows_tables.md" '^(## |\| (release|paper: release \+ self-similarity) \|)'
   step compile 240 '^(train step|compiled train step)' "$PY" -m bench.train_throughput "${TRAIN[@]}" "${COMPILE[@]}"
 
   {

@@ -24,6 +24,7 @@ from datasets.synthetic.generate import ensure_dataset
 from engine.distributed import DistInfo
 from engine.training_run import build_datasets
 from tools import reproduce
+from tools.training_rows import training_rows
 
 TINY_DATASET = dict(scenes=2, views=4, frames=40, seed=3, camera_motion=0.3, train_fraction=0.5, people=(3, 4),
                     size=(160, 96))
@@ -39,13 +40,28 @@ def shrink() -> None:
         spec["note"] = f"DRY RUN (bench.gpu_rows --tiny: ResNet-10, {TINY_TRAIN['max_steps']} step); {spec['note']}"
 
 
+def row_configs(profile: str, args) -> list:
+    """The configs of the rows that ``args`` (tools.reproduce's) ask for, as its ``main`` makes
+    them: the profile's base config for the method and tracker tables, each training row's own."""
+    cfg, _ = reproduce.base_config(profile, args.data, args.out / profile)
+    groups = args.group or list(reproduce.GROUPS)
+    configs = [] if groups == ["training"] else [cfg]
+    if "training" in groups:
+        setup, _ = reproduce.dataset_setup(profile, args.data, cfg.model.backbone, cfg.model.weights)
+        configs += [c for _, c, _ in training_rows(profile, cfg, setup, reproduce.PROFILES[profile]["train"], args.row)]
+    return configs
+
+
 def prepare(args) -> None:
     """The dataset and the crop caches of the rows that ``args`` (tools.reproduce's) ask for."""
     profile = reproduce.pick_profile(args.profile, torch.cuda.is_available())
     ensure_dataset(args.data, workers=min(8, os.cpu_count() or 1), **reproduce.DATASET)
-    cfg, _ = reproduce.base_config(profile, args.data, args.out / profile)
-    build_datasets(cfg, DistInfo())
-    print(f"prepared {args.data} and its crop caches for the {profile} profile")
+    done = set()
+    for cfg in row_configs(profile, args):
+        if repr(cfg.data) not in done:  # rows that read the same crops share their caches
+            done.add(repr(cfg.data))
+            build_datasets(cfg, DistInfo())
+    print(f"prepared {args.data} and the crop caches of {len(done)} data setting(s), {profile} profile")
 
 
 def main(argv) -> int:

@@ -27,12 +27,14 @@ class FramePlan:
     track in v starts one there; unassigned detections start fresh IDs). ``keep_alive``: track
     IDs seen anywhere this frame, which no view counts as missed. ``relabel[v]``: ``{old: new}``
     track IDs to change in view v before the assignments are applied (the tracks keep their
-    state and stored features; assignments use the new IDs).
+    state and stored features; assignments use the new IDs). ``dropped[v]``: unassigned
+    detections of view v that start no track either (they are ignored this frame).
     """
 
     assignments: Dict[View, Assignments]
     keep_alive: Set[int]
     relabel: Dict[View, Dict[int, int]] = field(default_factory=dict)
+    dropped: Dict[View, Set[int]] = field(default_factory=dict)
 
 
 class Association(Protocol):
@@ -41,6 +43,11 @@ class Association(Protocol):
     ``temporal[v]`` is view v's Deep SORT result for this frame; ``trackers`` may be read, never
     changed (changes go through the returned :class:`FramePlan`). Detection indices refer to
     ``detections[v]``.
+
+    A mode may also define ``detection_order(detections) -> list of indices``: the order in
+    which :class:`~deep_sort.multiview.MultiViewTracker` hands each view's detections to Deep
+    SORT and to the mode (default: as given; the release reorders them, see
+    :func:`deep_sort.release_association.release_order`).
     """
 
     def associate(self, frame: int, views: Sequence[View], trackers: Mapping[View, Tracker],

@@ -84,12 +84,16 @@ class MultiViewTracker:
     def update(self, frame: int, detections: Mapping[View, Sequence[Detection]]
                ) -> Dict[View, List[Tuple[int, np.ndarray]]]:
         """Process one frame; ``detections`` maps a view to its detections (a missing view has
-        none). Returns per view the reported tracks as ``(track_id, tlwh (4,))``."""
+        none; the association mode may reorder each view's list, see its ``detection_order``).
+        Returns per view the reported tracks as ``(track_id, tlwh (4,))``."""
         unknown = [v for v in detections if v not in self.trackers]
         if unknown:
             raise KeyError(f"detections for unknown views {unknown}; views: {self.views}")
-        dets = {v: list(detections.get(v, ())) for v in self.views}
         t0 = time.perf_counter()
+        dets = {v: list(detections.get(v, ())) for v in self.views}
+        order = getattr(self.association, "detection_order", None)  # optional (see Association)
+        if order is not None:
+            dets = {v: [d[i] for i in order(d)] for v, d in dets.items()}
         temporal = {}
         for v in self.views:
             self.trackers[v].predict()
@@ -99,7 +103,8 @@ class MultiViewTracker:
         t2 = time.perf_counter()
         for v in self.views:
             self.trackers[v].relabel(plan.relabel.get(v, {}))
-            self.trackers[v].apply(dets[v], plan.assignments.get(v, []), plan.keep_alive)
+            self.trackers[v].apply(dets[v], plan.assignments.get(v, []), plan.keep_alive,
+                                   plan.dropped.get(v, ()))
         out = {v: self._report(self.trackers[v]) for v in self.views}
         t3 = time.perf_counter()
         self.timings["per_view"] += (t1 - t0) + (t3 - t2)

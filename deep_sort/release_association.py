@@ -4,6 +4,10 @@ Per frame, detections of every view pair are matched on the softmaxed cosine sim
 their features (:func:`~deep_sort.linear_assignment.cross_view_matching`); a detection left
 unmatched in its view takes the ID of its partner's track in another view, and every
 ``renew_interval`` frames every view but the first re-decides its IDs that way.
+
+Checked against the released tracker itself (``../shared/reference/released_tracker_oracle.json``:
+the release run on oracle detections of all 13 test scenes at sigma 0 and 0.3, ``python -m
+tools.oracle_eval --association release --sigmas 0,0.3``): every scene's metrics are equal.
 """
 from __future__ import annotations
 
@@ -17,11 +21,32 @@ from deep_sort.linear_assignment import cross_view_matching
 from deep_sort.tracker import TemporalMatches, Tracker
 
 
-class ReleaseAssociation:
-    """The association rules of the MvMHAT release (its ``deep_sort/update.py``).
+def release_order(detections: Sequence[Detection]) -> List[int]:
+    """The order in which the release hands a view's detections to its tracker: by decreasing
+    confidence, equal confidences in reverse input order.
 
+    The released frame loop (``deep_sort/update.py``, ``Update.select_detection``) passes each
+    view's detections through Deep SORT's non-maximum suppression with a maximum overlap of 1.0,
+    which removes nothing but returns the boxes picked from the end of an ascending sort of the
+    scores (one that keeps equal scores in input order, as numpy's sort does for the few boxes
+    of a view; the reference runs on all 13 test scenes agree with it). The order decides ties everywhere after it (which of several detections a
+    one-column softmax links, Deep SORT's tie-breaks, the order new IDs are drawn in).
+    """
+    confidence = np.array([d.confidence for d in detections], dtype=np.float64)
+    return np.argsort(confidence, kind="stable")[::-1].tolist()
+
+
+class ReleaseAssociation:
+    """The association rules of the MvMHAT release (its ``deep_sort/update.py``,
+    ``deep_sort/linear_assignment.py`` ``spatial_association`` and ``deep_sort/tracker.py``
+    ``Tracker.update``).
+
+    0. Each view's detections are taken in :func:`release_order` (:meth:`detection_order`).
     1. Detections of two views are matched by :func:`cross_view_matching` on the cosine
-       similarity of their features (rows: this view, softmax over the other view).
+       similarity of their features (rows: this view, softmax over the other view). A view
+       with one detection gives every row a softmax of 1 (its detection goes to the first
+       row); an empty view (the release's zero-feature row) lends nothing, having no tracks
+       matched this frame.
     2. A detection left unmatched in view v tries the other views in order; where its partner
        was matched to a track by that view's temporal step (and no other detection of v has
        taken that track this frame), it takes the track's ID. Pending detections are visited
@@ -30,6 +55,15 @@ class ReleaseAssociation:
        the first puts all its detections through step 2; its temporal matches are kept only
        where neither their track nor their detection was re-assigned. On other frames a
        temporal match wins over a cross-view one.
+    4. A detection that took a cross-view ID in step 2, or whose temporal match was put back
+       in step 3, never starts a new track: where that claim is then discarded (its ID was
+       matched temporally in its own view, or the re-assignment took its track), the detection
+       is dropped for the frame (``FramePlan.dropped``). In the release, ``spatial_association``
+       takes such a detection off the view's unmatched list, and ``Tracker.update`` starts new
+       tracks for the rest before it discards conflicting cross-view matches. (Read in a copy
+       derived from the release, where that removal is commented out: a detection would then
+       also start a track of its own, which the reference runs rule out; see
+       ``docs/ASSOCIATION.md``.)
     Only temporal matches are looked up in other views, so IDs do not chain within a frame.
     The detection-pair matching is evaluated lazily, only for views with pending detections.
     """
@@ -38,6 +72,11 @@ class ReleaseAssociation:
                  renew_interval: int = 30):
         self.delta, self.epsilon, self.match_threshold = delta, epsilon, match_threshold
         self.renew_interval = renew_interval
+
+    @staticmethod
+    def detection_order(detections: Sequence[Detection]) -> List[int]:
+        """Rule 0: the release's order of a view's detections (:func:`release_order`)."""
+        return release_order(detections)
 
     def associate(self, frame: int, views: Sequence[View], trackers: Mapping[View, Tracker],
                   detections: Mapping[View, Sequence[Detection]],
@@ -72,12 +111,16 @@ class ReleaseAssociation:
                         break
 
         keep_alive = {tid for v in views for tid, _ in primary[v] + backup[v] + possible[v]}
-        assignments = {}
+        assignments, dropped = {}, {}
         for v in views:
+            claimed = {d for _, d in backup[v] + possible[v]}  # none of these starts a track
             backup[v] = _without_conflicts(backup[v], possible[v])
             possible[v] = _without_conflicts(possible[v], primary[v])
             assignments[v] = primary[v] + backup[v] + possible[v]
-        return FramePlan(assignments, keep_alive)
+            lost = claimed - {d for _, d in assignments[v]}
+            if lost:
+                dropped[v] = lost
+        return FramePlan(assignments, keep_alive, dropped=dropped)
 
 
 def _without_conflicts(pairs: Assignments, winners: Assignments) -> Assignments:

@@ -169,13 +169,14 @@ class Tracker:
 
     # --- applying a decision -----------------------------------------------------------------
     def apply(self, detections: Sequence[Detection], assignments: Sequence[Tuple[int, int]],
-              keep_alive: Container[int] = frozenset()) -> None:
+              keep_alive: Container[int] = frozenset(), dropped: Container[int] = frozenset()) -> None:
         """Apply this frame's final ``(track_id, detection index)`` assignments.
 
         An assigned ID with no track in this view gets a new track under that ID (a person seen
-        by another view). Detections left unassigned start tracks with fresh IDs. Tracks not
-        updated are marked missed unless their ID is in ``keep_alive`` (seen in another view).
-        Finally confirmed tracks hand their new features to the metric.
+        by another view). Detections left unassigned start tracks with fresh IDs, except those
+        in ``dropped`` (ignored this frame). Tracks not updated are marked missed unless their
+        ID is in ``keep_alive`` (seen in another view). Finally confirmed tracks hand their new
+        features to the metric.
         """
         ids = [tid for tid, _ in assignments]
         dets = [d for _, d in assignments]
@@ -202,7 +203,7 @@ class Tracker:
                 track.measured(m, c, det)
         taken = set(dets)
         for d, det in enumerate(detections):
-            if d not in taken:
+            if d not in taken and d not in dropped:
                 self._start(det, next(self.ids))
         hit = {id(t) for t, _ in updated}
         for track in self.tracks[:existing]:

@@ -3,25 +3,35 @@ network a checkpoint describes (:func:`load_model`, for tracking).
 
 Keys: ``model``, ``optimizer``, ``scheduler``, ``scaler`` (state dicts; scaler None without fp16),
 ``step``, ``epoch``, ``rng`` (Python, NumPy, torch CPU and CUDA states), ``config`` (the resolved
-config as a dict), ``best`` (best validation value so far and its metric name).
+config as a dict), ``best`` (best value so far of the ``train.select`` rule, its name and step);
+optional ``epoch_loss`` (the running epoch's summed training loss and step count) and ``augment``.
 """
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
+import logging
 import random
+import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Tuple, Union
+from typing import TYPE_CHECKING, NamedTuple, Tuple, Union
 
 import numpy as np
 import torch
 
-from atomic import atomic_path
+from atomic import atomic_path, remove_orphans
+from errors import KnownError
 from models.embedding import build_model
 
 if TYPE_CHECKING:
     from config import ModelConfig
 
+class CheckpointError(KnownError, RuntimeError):
+    """A checkpoint that cannot be read, written or resumed from; the message names the file."""
+
+
+log = logging.getLogger(__name__)
 REQUIRED_KEYS = ("model", "optimizer", "scheduler", "scaler", "step", "epoch", "rng", "config", "best")
 
 
@@ -39,11 +49,45 @@ def set_rng_state(state: dict) -> None:
 
 
 def save_checkpoint(path: Union[str, Path], state: dict) -> None:
+    """Write ``state`` to ``path`` atomically. A failed write (torch's message names no file) is a
+    :class:`CheckpointError` naming ``path`` and saying when the disk is full; temporary files an
+    earlier, killed write left beside ``path`` are removed first."""
     missing = [k for k in REQUIRED_KEYS if k not in state]
     if missing:
         raise ValueError(f"checkpoint state lacks {missing}")
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    for orphan in remove_orphans(path):
+        log.info("removed %s, left by an interrupted checkpoint write", orphan)
+    try:
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+    except (OSError, RuntimeError) as e:  # torch: "[enforce fail at inline_container.cc:...] unexpected pos"
+        raise CheckpointError(f"cannot write checkpoint {path}: {_write_failure(Path(path), e, state)}") from e
+
+
+def _write_failure(path: Path, error: Exception, state: dict) -> str:
+    """Why writing ``state`` to ``path`` failed, in words: the disk is full, or ``error``."""
+    need = _nbytes(state)
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        free = None
+    if getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or (free is not None and free < need):
+        room = "?" if free is None else f"{free / 1e6:,.1f}"
+        return f"the disk is full ({room} MB free in {path.parent}; the checkpoint needs about {need / 1e6:,.1f} MB)"
+    return str(error)
+
+
+def _nbytes(state) -> int:
+    """Bytes of the tensors and arrays in a nested checkpoint state (about its size on disk)."""
+    if isinstance(state, torch.Tensor):
+        return state.untyped_storage().nbytes()
+    if isinstance(state, np.ndarray):
+        return state.nbytes
+    if isinstance(state, dict):
+        return sum(_nbytes(v) for v in state.values())
+    if isinstance(state, (list, tuple)):
+        return sum(_nbytes(v) for v in state)
+    return 0
 
 
 def load_checkpoint(path: Union[str, Path]) -> dict:
@@ -54,19 +98,31 @@ def load_checkpoint(path: Union[str, Path]) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:
-        raise RuntimeError(f"cannot read checkpoint {path}: {e}") from None
+        raise CheckpointError(f"cannot read checkpoint {path}: {e}") from None
     if not isinstance(state, dict) or "model" not in state:
-        raise RuntimeError(f"{path} is not a checkpoint of this codebase (no 'model' entry)")
+        raise CheckpointError(f"{path} is not a checkpoint of this codebase (no 'model' entry)")
     return state
 
 
-def load_model(checkpoint: str, model_cfg: ModelConfig, crop_size: Tuple[int, int], seed: int) -> tuple:
-    """``(model, model description, crop size, checkpoint sha256)`` of the network to embed with.
+class Network(NamedTuple):
+    """The network to embed with, as :func:`load_model` finds it."""
 
-    ``checkpoint``: a file written by training (architecture and crop size come from its stored
-    config; ``model_cfg`` and ``crop_size`` are not used), ``"none"`` (random weights of
+    model: torch.nn.Module
+    desc: dict  # model settings (the checkpoint's model section); keys the cached features
+    crop_size: Tuple[int, int]  # (height, width) the network was trained on
+    pixels: str  # its input convention (loader.crops.PIXELS)
+    sha: str  # checkpoint sha256 (or a name for untrained weights); keys the cached features
+
+
+def load_model(checkpoint: str, model_cfg: ModelConfig, crop_size: Tuple[int, int], seed: int,
+               pixels: str = "imagenet") -> Network:
+    """The :class:`Network` of ``checkpoint`` to embed with.
+
+    ``checkpoint``: a file written by training (architecture, crop size and pixel convention come
+    from its stored config, ``imagenet`` for checkpoints older than ``data.pixels``;
+    ``model_cfg``, ``crop_size`` and ``pixels`` are not used), ``"none"`` (random weights of
     ``model_cfg`` drawn after seeding torch with ``seed``) or ``"init"`` (the untrained starting
-    point of ``model_cfg.weights``). The description and the hash key the cached features.
+    point of ``model_cfg.weights``), both fed with ``pixels``.
     """
     if checkpoint in ("none", "init"):
         torch.manual_seed(seed)
@@ -76,13 +132,13 @@ def load_model(checkpoint: str, model_cfg: ModelConfig, crop_size: Tuple[int, in
         desc = {**dataclasses.asdict(m), "weights": str(weights)}
         if Path(weights).is_file():  # cached features must follow the file's content, not its name
             desc["weights_sha256"] = hashlib.sha256(Path(weights).read_bytes()).hexdigest()
-        return model, desc, tuple(crop_size), f"untrained-{weights}-seed{seed}"
+        return Network(model, desc, tuple(crop_size), pixels, f"untrained-{weights}-seed{seed}")
     state = load_checkpoint(checkpoint)
     try:
         m, d = state["config"]["model"], state["config"]["data"]
         model = build_model(m["backbone"], m["head"], m["embed_dim"], "none")
         model.load_state_dict(state["model"])
     except (KeyError, RuntimeError) as e:
-        raise RuntimeError(f"{checkpoint}: checkpoint does not describe a model of this codebase: {e}") from None
+        raise CheckpointError(f"{checkpoint}: checkpoint does not describe a model of this codebase: {e}") from None
     sha = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
-    return model, m, (d["crop_height"], d["crop_width"]), sha
+    return Network(model, m, (d["crop_height"], d["crop_width"]), d.get("pixels", "imagenet"), sha)

@@ -46,14 +46,17 @@ def plot_curves(metrics_path: Path, out_png: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    train, val = [], []
+    entries = {"train": [], "val": [], "epoch": []}
     for line in Path(metrics_path).read_text(encoding="utf-8").splitlines():
         entry = json.loads(line)
-        (train if entry["kind"] == "train" else val).append(entry)
+        entries.setdefault(entry["kind"], []).append(entry)
+    train, val, epochs = entries["train"], entries["val"], entries["epoch"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for key in TERMS:
         if train:
             axes[0].plot([e["step"] for e in train], [e[key] for e in train], label=key)
+    if epochs:
+        axes[0].plot([e["step"] for e in epochs], [e["train_loss"] for e in epochs], "ko", label="epoch mean loss")
     axes[0].set(title="training loss", xlabel="step")
     for key in ("val_loss", "val_assoc_acc"):
         points = [(e["step"], e[key]) for e in val if e.get(key) is not None]

@@ -1,5 +1,11 @@
-"""The training loop: one forward pass over all crops of B samples per step, Adam, AMP on CUDA,
-DDP, validation-based best checkpoint, exact resume, one log line per interval.
+"""The training loop: B samples per step (one forward pass, or one per image), Adam, AMP on CUDA,
+DDP, exact resume, one log line per interval, and ``best.pt`` chosen by ``train.select``:
+
+    val_loss       the self-supervised loss on held-out frames (default; no identities read)
+    train_loss     the mean training loss of each epoch, on all training frames (the released
+                   code's rule; a last, partial epoch counts too)
+    val_assoc_acc  the cross-view association accuracy on held-out frames: reads ground-truth
+                   identities, for people who have labels (otherwise only logged, a diagnostic)
 """
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from engine.augment import CropAugment
 from engine.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from engine.distributed import DistInfo, barrier
 from engine.embed import embed_batch
+from engine.resume import check_resume, truncate_metrics
 from engine.schedule import lr_factor
 from engine.validation import validate
 from loader.samples import collate_samples
@@ -56,12 +63,14 @@ def compile_backbone(model: torch.nn.Module, backend: str = "inductor") -> None:
 def optimisation_step(model: torch.nn.Module, loss_fn: torch.nn.Module, optimizer: torch.optim.Optimizer,
                       scaler: torch.amp.GradScaler, images: torch.Tensor, mask: torch.Tensor,
                       device: torch.device, amp: str = "none", channels_last: bool = False,
-                      augment: Optional[CropAugment] = None) -> dict:
-    """One step on padded crops ``(B, K, N, 3, H, W)``: one forward pass, loss, backward, update.
+                      augment: Optional[CropAugment] = None, pixels: str = "imagenet",
+                      forward: str = "batched") -> dict:
+    """One step on padded crops ``(B, K, N, 3, H, W)``: forward, loss, backward, update.
 
-    ``augment``: crop augmentation (:mod:`engine.augment`). Returns the loss terms, detached.
+    ``augment``: crop augmentation (:mod:`engine.augment`); ``pixels``, ``forward``: see
+    :func:`engine.embed.embed_batch`. Returns the loss terms, detached.
     """
-    feats = embed_batch(model, images, mask, device, amp, channels_last, augment)
+    feats = embed_batch(model, images, mask, device, amp, channels_last, augment, pixels, forward)
     terms = loss_fn(feats, mask.to(device))
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(terms["loss"]).backward()
@@ -70,20 +79,33 @@ def optimisation_step(model: torch.nn.Module, loss_fn: torch.nn.Module, optimize
     return {k: v.detach() for k, v in terms.items()}
 
 
+# train.select -> (the value compared, True if lower is better)
+SELECTION = {"val_loss": ("val_loss", True), "train_loss": ("train_loss", True),
+             "val_assoc_acc": ("val_assoc_acc", False)}
+
+
 class Trainer:
     """Trains ``model`` with ``loss_fn`` on ``train_set`` as ``cfg``, the run's ``TrainConfig``, says.
 
     ``data``, the run's ``DataConfig``, gives the DataLoader workers, T (the frames per view of a
-    sample: validation pairs images of the same frame) and the training crops' augmentation
-    (:class:`CropAugment`, seeded with ``cfg.seed`` plus the rank; none by default, as the
-    paper). ``config_dict`` (the resolved run config) is stored in every checkpoint.
+    sample: validation pairs images of the same frame), the pixel convention and the training
+    crops' augmentation (:class:`CropAugment`, seeded with ``cfg.seed`` plus the rank; none by
+    default, as the paper). ``config_dict`` (the resolved run config) is stored in every
+    checkpoint. ``val_set`` may be None only with ``cfg.select == "train_loss"``.
     """
 
     def __init__(self, model: torch.nn.Module, loss_fn: torch.nn.Module, train_set: Dataset,
                  val_set: Optional[Dataset], cfg: TrainConfig, data: DataConfig, config_dict: dict,
                  dist_info: DistInfo, device: torch.device):
         self.cfg, self.config_dict, self.info, self.device = cfg, config_dict, dist_info, device
-        self.frames, self.num_workers = data.frames, data.num_workers
+        self.frames, self.num_workers, self.pixels = data.frames, data.num_workers, data.pixels
+        try:
+            self.select_key, self.lower_is_better = SELECTION[cfg.select]
+        except KeyError:
+            raise KeyError(f"unknown train.select {cfg.select!r}; valid: {sorted(SELECTION)}") from None
+        if cfg.select != "train_loss" and val_set is None:
+            raise ValueError(f"train.select={cfg.select} needs held-out frames: set data.val_split or "
+                             f"data.val_fraction > 0, or choose train.select=train_loss")
         self.augment = CropAugment(data.box_jitter, data.colour_jitter, data.mirror, seed=cfg.seed + dist_info.rank,
                                    device=device)
         self.out_dir = Path(cfg.out_dir)
@@ -108,22 +130,27 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: lr_factor(s, self.total_steps, cfg.warmup_steps, cfg.schedule))
         self.step, self.best = 0, {"metric": None, "value": None}
+        self.epoch_loss = [0.0, 0]  # training loss summed over this epoch's steps so far, and their count
         if cfg.resume:
             self._resume(cfg.resume)
 
     # -- state ------------------------------------------------------------------------------
     def _resume(self, path: str) -> None:
         state = load_checkpoint(path)
+        check_resume(state["config"], self.config_dict, path)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         if state["scaler"] is not None:
             self.scaler.load_state_dict(state["scaler"])
         self.step, self.best = int(state["step"]), state["best"]
+        self.epoch_loss = list(state.get("epoch_loss") or [0.0, 0])
         set_rng_state(state["rng"])
         if self.augment is not None and state.get("augment") is not None:
             self.augment.load_state_dict(state["augment"])
         log.info("resumed from %s at step %d", path, self.step)
+        if self.info.is_main:
+            truncate_metrics(self.out_dir / "metrics.jsonl", self.step)
 
     def _save(self, name: str) -> None:
         if not self.info.is_main:
@@ -133,7 +160,7 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
             "step": self.step, "epoch": self.step // self.steps_per_epoch, "rng": rng_state(),
-            "config": self.config_dict, "best": self.best,
+            "config": self.config_dict, "best": self.best, "epoch_loss": self.epoch_loss,
             "augment": self.augment.state_dict() if self.augment is not None else None})
 
     def _record(self, entry: dict) -> None:
@@ -151,29 +178,58 @@ class Trainer:
 
     def train_step(self, batch: dict) -> dict:
         terms = optimisation_step(self.ddp, self.loss_fn, self.optimizer, self.scaler, batch["images"],
-                                  batch["mask"], self.device, self.amp, self.channels_last, self.augment)
+                                  batch["mask"], self.device, self.amp, self.channels_last, self.augment,
+                                  self.pixels, self.cfg.forward)
         self.scheduler.step()
         self.step += 1
-        return {k: float(v) for k, v in terms.items()}
+        terms = {k: float(v) for k, v in terms.items()}
+        self.epoch_loss = [self.epoch_loss[0] + terms["loss"], self.epoch_loss[1] + 1]
+        return terms
+
+    def _consider(self, metric: str, value: float) -> bool:
+        """Keep ``value`` as the best so far if it is (and write ``best.pt``); main process only."""
+        best = self.best
+        better = best["value"] is None or best["metric"] != metric or \
+            (value < best["value"] if self.lower_is_better else value > best["value"])
+        if better:
+            self.best = {"metric": metric, "value": value, "step": self.step}
+            self._save("best.pt")
+        return better
+
+    def _end_epoch(self) -> None:
+        """The mean training loss of the epoch so far (all ranks), recorded; with
+        ``select=train_loss`` it decides ``best.pt``. Called on every process."""
+        total = torch.tensor(self.epoch_loss, dtype=torch.float64, device=self.device)
+        if self.info.enabled:
+            torch.distributed.all_reduce(total)
+        self.epoch_loss = [0.0, 0]
+        if not self.info.is_main or total[1] == 0:
+            return
+        mean = float(total[0] / total[1])
+        better = self.select_key == "train_loss" and self._consider("train_loss", mean)
+        log.info("step %d: epoch mean training loss %.4f over %d steps%s", self.step, mean,
+                 int(total[1]) // self.info.world_size, " (best)" if better else "")
+        self._record({"kind": "epoch", "step": self.step, "train_loss": mean})
 
     def _validate(self) -> Optional[dict]:
         if self.val_set is None or not self.info.is_main:
             return None
         loader = DataLoader(self.val_set, batch_size=self.cfg.batch_size, shuffle=False,
                             collate_fn=collate_samples, num_workers=self.num_workers)
-        result = validate(self.model, loader, self.loss_fn, self.device, self.frames, self.amp, self.channels_last)
-        metric = "val_assoc_acc" if result["val_assoc_acc"] is not None else "val_loss"
-        value = result[metric]
-        better = self.best["value"] is None or self.best["metric"] != metric or \
-            (value > self.best["value"] if metric == "val_assoc_acc" else value < self.best["value"])
-        if better:
-            self.best = {"metric": metric, "value": value, "step": self.step}
+        result = validate(self.model, loader, self.loss_fn, self.device, self.frames, self.amp, self.channels_last,
+                          self.pixels)
+        better = False
+        if self.select_key in result:
+            if result[self.select_key] is None:
+                raise ValueError(f"train.select={self.select_key} needs identities in the validation frames "
+                                 f"(ids >= 0 in their gt.txt); choose train.select=val_loss")
+            better = self._consider(self.select_key, result[self.select_key])
         log.info("step %d validation: %s%s", self.step,
-                 " ".join(f"{k} {v:.4f}" for k, v in result.items() if v is not None),
+                 " ".join(f"{k} {v:.4f}" for k, v in result.items() if v is not None and k != "val_assoc_acc")
+                 + ("" if result["val_assoc_acc"] is None else
+                    f" | diagnostic (uses identities): val_assoc_acc {result['val_assoc_acc']:.4f}"),
                  " (best)" if better else "")
         self._record({"kind": "val", "step": self.step, **result})
-        if better:
-            self._save("best.pt")
         return result
 
     def fit(self) -> dict:
@@ -183,8 +239,8 @@ class Trainer:
         if self.step == 0 and self.info.is_main and metrics.exists():  # a new run, not a resumed one
             log.warning("%s: a new run starts here; the earlier run's metrics.jsonl is replaced", self.out_dir)
             metrics.unlink()
-        if self.val_set is None and self.info.is_main:
-            log.warning("no validation split: best.pt is not written (never chosen on training loss)")
+        if self.info.is_main:
+            log.info("best.pt chosen by %s (train.select)", self.cfg.select)
         self.ddp.train()
         bar = tqdm(total=self.total_steps, initial=self.step, desc="train", disable=not self.info.is_main,
                    dynamic_ncols=True)
@@ -217,6 +273,8 @@ class Trainer:
                     window = {k: 0.0 for k in TERMS}
                     window_steps = window_crops = 0
                     t_window = now
+                if self.step % self.steps_per_epoch == 0 or self.step == self.total_steps:
+                    self._end_epoch()
                 if cfg.val_interval and self.step % cfg.val_interval == 0:
                     self._validate()
                     barrier(self.info)

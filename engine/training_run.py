@@ -30,10 +30,11 @@ log = logging.getLogger("train")
 def build_datasets(cfg: Config, info: DistInfo) -> tuple:
     """Training and validation samples; on DDP the main process builds the crop caches first."""
     d = cfg.data
-    layout = DatasetLayout(d.root, d.manifest)
+    layout = DatasetLayout(d.root, d.manifest, d.ranges)
     train_split, val_split = d.train_split, d.val_split
+    layout.check_split(train_split)  # errors name the user's split, not the hold-out's "fit" or "val"
     if val_split is None and d.val_fraction > 0:
-        layout = DatasetLayout(d.root, holdout_split(layout.manifest, d.train_split, d.val_fraction))
+        layout = DatasetLayout(d.root, holdout_split(layout.manifest, d.train_split, d.val_fraction), d.ranges)
         train_split, val_split = "fit", "val"
     cache_root = None
     if d.crop_cache:

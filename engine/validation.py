@@ -1,5 +1,6 @@
 """Validation: the self-supervised loss on held-out samples and, where identities exist, a
-label-based cross-view association accuracy.
+label-based cross-view association accuracy (a diagnostic: it reads ground-truth identities, so
+it chooses the checkpoint only when asked to, ``train.select=val_assoc_acc``).
 
 Association accuracy: for every sample, frame and pair of views, the people of the two images
 are matched by the Hungarian algorithm on their cosine similarity; the accuracy is the fraction of
@@ -34,15 +35,18 @@ def association_counts(features: np.ndarray, mask: np.ndarray, ids: np.ndarray, 
 
 @torch.no_grad()
 def validate(model: torch.nn.Module, loader, loss_fn: torch.nn.Module, device: torch.device, frames: int,
-             amp: str = "none", channels_last: bool = False) -> dict:
-    """Mean validation loss (and its terms) and association accuracy (None without identities)."""
+             amp: str = "none", channels_last: bool = False, pixels: str = "imagenet") -> dict:
+    """Mean validation loss (and its terms) and association accuracy (None without identities).
+
+    The model runs in eval mode (BatchNorm's running statistics), so one forward pass per batch
+    gives what one pass per image would."""
     was_training = model.training
     model.eval()
     sums: dict = {}
     batches = correct = matched = 0
     has_ids = True
     for batch in loader:
-        feats = embed_batch(model, batch["images"], batch["mask"], device, amp, channels_last)
+        feats = embed_batch(model, batch["images"], batch["mask"], device, amp, channels_last, pixels=pixels)
         mask = batch["mask"].to(device)
         for key, value in loss_fn(feats, mask).items():
             sums[key] = sums.get(key, 0.0) + float(value)

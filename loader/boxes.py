@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from loader.layout import DatasetError, DatasetLayout
-from loader.crops import boxes_inside
+from loader.crops import boxes_inside, read_image
 
 
 @dataclass
@@ -32,7 +32,7 @@ class BoxTable:
     tlwh: np.ndarray  # (N, 4) float64 box in pixels
     conf: np.ndarray  # (N,) float64 confidence column of the file (-1 where not given)
     offsets: dict = field(default_factory=dict)  # (scene, view, frame) -> (start, end) rows
-    image_sizes: dict = field(default_factory=dict)  # (scene, view) -> (width, height)
+    image_sizes: dict = field(default_factory=dict)  # (scene, view) -> (width, height) of every image of the view
     dropped_outside: int = 0  # boxes with no pixel inside the image, left out (reported)
 
     def __len__(self) -> int:
@@ -59,9 +59,7 @@ class BoxTable:
 
 
 def _image_size(path) -> tuple:
-    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if image is None:
-        raise OSError(f"cannot read image: {path}")
+    image = read_image(path, cv2.IMREAD_GRAYSCALE)
     return image.shape[1], image.shape[0]
 
 
@@ -70,7 +68,9 @@ def build_box_table(layout: DatasetLayout, split: str, kind: str = "gt",
     """Read the ``kind`` annotation of every view of ``scenes`` (default: all) within ``split``.
 
     Errors: a missing folder, image or annotation file (naming the path); a box on a frame of
-    the split that has no image. Boxes entirely outside the image are dropped and counted.
+    the split that has no image. Boxes entirely outside the image are dropped and counted. The
+    image size of a view is read from its first frame; :func:`loader.crops.image_crops` checks
+    every image it decodes against it.
     """
     scenes = list(layout.scenes if scenes is None else scenes)
     cols = {k: [] for k in ("scene_idx", "view_idx", "frame", "ids", "tlwh", "conf")}

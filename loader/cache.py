@@ -92,18 +92,25 @@ def build_cache(table: BoxTable, layout: DatasetLayout, size: Tuple[int, int], p
                 progress: bool = True) -> CropCache:
     """Decode every image of ``table`` once and store all its crops at ``path`` (atomically)."""
     path = Path(path)
+    created = [p for p in (path, *path.parents) if not p.exists()]  # innermost first
     path.mkdir(parents=True, exist_ok=True)
     shape = (len(table), 3, size[0], size[1])
     log.info("building crop cache %s: %d crops, %.2f GB", path, shape[0], np.prod(shape) / 1e9)
     images = sorted(table.offsets.items(), key=lambda kv: kv[1][0])
-    with atomic_path(path / "crops.u8") as tmp:
-        if shape[0]:
-            out = np.memmap(tmp, dtype=np.uint8, mode="w+", shape=shape)
-            for (scene, view, frame), (start, end) in tqdm(images, desc=f"crop cache {table.split}",
-                                                           disable=not progress, unit="img"):
-                out[start:end] = image_crops(table, layout, scene, view, frame, size)
-            out.flush()
-            del out
+    try:
+        with atomic_path(path / "crops.u8") as tmp:
+            if shape[0]:
+                out = np.memmap(tmp, dtype=np.uint8, mode="w+", shape=shape)
+                for (scene, view, frame), (start, end) in tqdm(images, desc=f"crop cache {table.split}",
+                                                               disable=not progress, unit="img"):
+                    out[start:end] = image_crops(table, layout, scene, view, frame, size)
+                out.flush()
+                del out
+    except BaseException:  # a bad image or a full disk: leave no empty cache folder in the dataset
+        for folder in created:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
     meta = {"version": CACHE_VERSION, "shape": list(shape), "split": table.split, "kind": table.kind,
             "root": str(layout.root), "fingerprint": fingerprint(table, layout, size)}
     with atomic_open(path / "meta.json", "w") as f:

@@ -4,18 +4,23 @@
 training samples, the crop cache and the feature extraction alike.
 
 Colour order is RGB everywhere after decoding (OpenCV decodes BGR; :func:`read_image_rgb`
-converts). Crops are uint8 ``(N, 3, H, W)``; the network sees
-``(crop / 255 - IMAGENET_MEAN) / IMAGENET_STD`` computed on the device by :func:`normalize`, so
-the data pipeline moves 4x fewer bytes than with float crops.
+converts). Crops are uint8 ``(N, 3, H, W)``; what the network sees is computed on the device by
+:func:`network_input`, so the data pipeline moves 4x fewer bytes than with float crops. Two
+pixel conventions (``PIXELS``, config ``data.pixels``): ``imagenet``
+``(crop / 255 - IMAGENET_MEAN) / IMAGENET_STD`` in RGB order (what torchvision's ImageNet weights
+were trained on), and ``bgr255`` the released MvMHAT code's input: OpenCV's BGR order, float
+0-255, no normalisation.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Tuple, Union
+from typing import TYPE_CHECKING, Optional, Tuple, Union
 
 import cv2
 import numpy as np
 import torch
+
+from loader.layout import DatasetError
 
 if TYPE_CHECKING:  # loader.boxes imports this module
     from loader.boxes import BoxTable
@@ -25,12 +30,38 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)  # RGB
 IMAGENET_STD = (0.229, 0.224, 0.225)  # RGB
 
 
-def read_image_rgb(path: Union[str, Path]) -> np.ndarray:
-    """Decode an image file to ``(H, W, 3)`` uint8 RGB; an unreadable file raises naming it."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+def read_image_rgb(path: Union[str, Path], size: Optional[Tuple[int, int]] = None) -> np.ndarray:
+    """Decode an image file to ``(H, W, 3)`` uint8 RGB (checked as :func:`read_image` says)."""
+    return cv2.cvtColor(read_image(path, cv2.IMREAD_COLOR, size), cv2.COLOR_BGR2RGB)
+
+
+def read_image(path: Union[str, Path], flags: int = cv2.IMREAD_COLOR,
+               size: Optional[Tuple[int, int]] = None) -> np.ndarray:
+    """Decode an image file as ``cv2.imread(path, flags)`` does (colour: BGR), checked: a file that
+    cannot be decoded, a JPEG cut short (which libjpeg fills with grey and only warns about, without
+    the file's name) and, given ``size = (width, height)``, an image of another size raise
+    :class:`~loader.layout.DatasetError` naming the file."""
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"image not found: {path}") from None
+    if jpeg_cut_short(data.tobytes()):
+        raise DatasetError(f"{path}: corrupt JPEG: the file ends before its end-of-image marker (cut short?)")
+    image = cv2.imdecode(data, flags) if data.size else None
     if image is None:
-        raise OSError(f"cannot read image: {path}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        raise DatasetError(f"{path}: cannot decode the image (not an image file, or corrupt)")
+    if size is not None and (image.shape[1], image.shape[0]) != tuple(size):
+        raise DatasetError(f"{path}: image is {image.shape[1]}x{image.shape[0]}, but this view's first frame is "
+                           f"{size[0]}x{size[1]}; every image of a view must have one size")
+    return image
+
+
+def jpeg_cut_short(data: bytes) -> bool:
+    """True for JPEG bytes with no end-of-image marker (FF D9) after the start of their last scan
+    (FF DA): the marker cannot occur inside scan data, which byte-stuffs every FF."""
+    if data[:2] != b"\xff\xd8":
+        return False  # not a JPEG
+    return data.find(b"\xff\xd9", max(data.rfind(b"\xff\xda"), 0)) < 0
 
 
 def clip_boxes(tlwh: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -76,7 +107,7 @@ def image_crops(table: BoxTable, layout: DatasetLayout, scene: str, view: str, f
     """uint8 RGB crops ``(n, 3, height, width)`` of the ``n`` boxes of one image, in table-row
     order (``table.rows(scene, view, frame)``), decoded from the image file."""
     start, end = table.rows(scene, view, frame)
-    image = read_image_rgb(layout.image_path(scene, view, frame))
+    image = read_image_rgb(layout.image_path(scene, view, frame), size=table.image_sizes.get((scene, view)))
     return crop_boxes(image, table.tlwh[start:end], size)
 
 
@@ -85,3 +116,22 @@ def normalize(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch
     mean = torch.tensor(IMAGENET_MEAN, device=images.device, dtype=torch.float32).view(3, 1, 1) * 255.0
     std = torch.tensor(IMAGENET_STD, device=images.device, dtype=torch.float32).view(3, 1, 1) * 255.0
     return ((images.float() - mean) / std).to(dtype)
+
+
+def bgr255(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """uint8 RGB ``(..., 3, H, W)`` -> float BGR 0-255 of ``dtype`` (the released code's input)."""
+    return images.flip(-3).to(dtype)
+
+
+# data.pixels -> the function that turns RGB 0-255 crops into the network's input
+PIXELS = {"imagenet": normalize, "bgr255": bgr255}
+
+
+def network_input(images: torch.Tensor, pixels: str = "imagenet", dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """RGB 0-255 crops ``(..., 3, H, W)`` (uint8, or float after augmentation) -> the network's
+    input under the pixel convention ``pixels`` (a key of ``PIXELS``)."""
+    try:
+        convert = PIXELS[pixels]
+    except KeyError:
+        raise KeyError(f"unknown pixel convention {pixels!r}; valid: {sorted(PIXELS)}") from None
+    return convert(images, dtype)

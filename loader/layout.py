@@ -20,6 +20,14 @@ A scene may give ``dir`` (its folder, default: its name) and ``views`` (the view
 order; default: every folder in the scene, ordered numerically). Any other key is a named split
 (``val: [700, 800]`` adds a ``val`` split). Views are always ordered numerically ("2" before "10"),
 never in ``os.listdir`` order; result files use the 1-based position of a view in that order.
+
+What a range counts (``ranges=``, config ``data.ranges``): ``frames``, frame numbers (the frame
+of an image is the integer in its name); or ``positions``, positions in the scene's sorted list of
+images, as the released loader slices it (``sorted_images[start:end]``). They differ where frame
+numbers do not start at 0: MvMHAT's self-collected scenes 1-6 number their frames from 1, so
+positions ``[0, 800)`` are frames 1-800 and frame numbers ``[0, 800)`` are frames 1-799. A
+position range is turned into the frame-number range of the images it selects (a range that runs
+past the last image stops there, as a Python slice does).
 """
 from __future__ import annotations
 
@@ -32,15 +40,17 @@ import numpy as np
 import yaml
 
 from atomic import atomic_open
+from errors import KnownError, UnknownNameError
 from loader.mot import read_mot
 
 MANIFEST_NAME = "dataset.yaml"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+RANGE_UNITS = ("frames", "positions")  # what a manifest range counts (see the module docstring)
 ANNOTATION_FILES = {"gt": "gt.txt", "det": "det.txt"}
 _FRAME_NAME = re.compile(r"\D*?(\d+)")
 
 
-class DatasetError(ValueError):
+class DatasetError(KnownError, ValueError):
     """The dataset on disk or its manifest does not follow the layout; the message says where."""
 
 
@@ -160,11 +170,16 @@ def frame_number(filename: str) -> int:
 class DatasetLayout:
     """Read access to a dataset in the MvMHAT layout, driven by its manifest.
 
-    ``manifest`` is a path to a manifest file (default ``<root>/dataset.yaml``) or a ``Manifest``.
+    ``manifest`` is a path to a manifest file (default ``<root>/dataset.yaml``) or a ``Manifest``;
+    ``ranges``: what its ranges count, ``frames`` or ``positions`` (see the module docstring).
     Directory listings are read lazily and cached.
     """
 
-    def __init__(self, root: Union[str, Path], manifest: Union[str, Path, Manifest, None] = None):
+    def __init__(self, root: Union[str, Path], manifest: Union[str, Path, Manifest, None] = None,
+                 ranges: str = "frames"):
+        if ranges not in RANGE_UNITS:
+            raise ValueError(f"ranges={ranges!r}; valid: {list(RANGE_UNITS)}")
+        self.ranges = ranges
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"dataset root not found: {self.root}")
@@ -182,7 +197,7 @@ class DatasetLayout:
         try:
             return self.manifest.scenes[scene]
         except KeyError:
-            raise KeyError(f"scene {scene!r} is not in {self.manifest.source}; scenes: {self.scenes}") from None
+            raise UnknownNameError(f"scene {scene!r} is not in {self.manifest.source}; scenes: {self.scenes}") from None
 
     def scene_dir(self, scene: str) -> Path:
         path = self.root / self._spec(scene).dir
@@ -208,11 +223,20 @@ class DatasetLayout:
         return self._views[scene]
 
     def split_range(self, scene: str, split: str) -> tuple:
-        """Half-open frame range ``(start, end)`` of a split of a scene."""
+        """Half-open frame-number range ``(start, end)`` of a split of a scene (a position range
+        is converted: the frames of the images it selects)."""
         splits = self._spec(scene).splits
         if split not in splits:
-            raise KeyError(f"scene {scene!r} has no split {split!r} in {self.manifest.source}; splits: {sorted(splits)}")
-        return splits[split]
+            raise UnknownNameError(f"scene {scene!r} has no split {split!r} in {self.manifest.source}; splits: {sorted(splits)}")
+        start, end = splits[split]
+        if self.ranges == "frames":
+            return start, end
+        images = sorted(set().union(*(self.image_paths(scene, v) for v in self.views(scene))))
+        chosen = images[start:end]
+        if not chosen:
+            raise DatasetError(f"scene {scene!r} split {split!r}: positions [{start}, {end}) select no image; "
+                               f"the scene has {len(images)} frames under {self.scene_dir(scene)}")
+        return chosen[0], chosen[-1] + 1
 
     def image_paths(self, scene: str, view: str) -> dict:
         """``{frame number: image path}`` of one view (every image in its ``images/`` folder)."""
@@ -240,12 +264,22 @@ class DatasetLayout:
             raise FileNotFoundError(f"image of frame {frame} not found in {folder}") from None
 
     def frames(self, scene: str, split: str) -> list:
-        """Sorted frame numbers of a split that have an image; every view must have the same ones."""
+        """Sorted frame numbers of a split that have an image; every view must have the same ones.
+
+        A range that runs past the scene's last image, or holds none, is an error naming the
+        scene, the split and the frames that exist (a range may start before the first image: the
+        released ranges start at 0 where frames are numbered from 1)."""
         start, end = self.split_range(scene, split)
         per_view = {}
         for view in self.views(scene):
             per_view[view] = {f for f in self.image_paths(scene, view) if start <= f < end}
         union = set().union(*per_view.values())
+        existing = set().union(*(self.image_paths(scene, v) for v in self.views(scene)))
+        if not union or end - 1 > max(existing):
+            have = f"its images are frames {min(existing)}-{max(existing)}" if existing else "it has no images"
+            raise DatasetError(f"scene {scene!r} split {split!r} [{start}, {end}) "
+                               f"{'runs past the last image' if union else 'has no images'}: {have} under "
+                               f"{self.scene_dir(scene)} (ranges from {self.manifest.source})")
         for view, have in per_view.items():
             missing = sorted(union - have)
             if missing:
@@ -253,10 +287,12 @@ class DatasetLayout:
                 raise FileNotFoundError(
                     f"{len(missing)} image(s) of split {split!r} missing in {folder}, "
                     f"first: frame {missing[0]} (present in another view)")
-        if not union:
-            raise DatasetError(f"scene {scene!r} split {split!r} [{start}, {end}) has no images "
-                               f"under {self.scene_dir(scene)}")
         return sorted(union)
+
+    def check_split(self, split: str) -> None:
+        """Every scene has ``split`` and images over its whole range (errors as :meth:`frames`)."""
+        for scene in self.scenes:
+            self.frames(scene, split)
 
     def annotation_path(self, scene: str, view: str, kind: str = "gt") -> Path:
         if kind not in ANNOTATION_FILES:

@@ -10,6 +10,7 @@ and the problem. Writing goes through :func:`atomic.atomic_open`.
 """
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Iterable, Sequence, Union
@@ -17,6 +18,7 @@ from typing import Iterable, Sequence, Union
 import numpy as np
 
 from atomic import atomic_open
+from errors import KnownError
 
 MOT_COLUMNS = ("frame", "id", "x", "y", "w", "h", "conf", "wx", "wy", "wz")
 FRAME, ID, X, Y, W, H, CONF = range(7)
@@ -25,7 +27,7 @@ MIN_COLUMNS = 6
 _SPLIT = re.compile(r"[,\s]+")
 
 
-class MotFormatError(ValueError):
+class MotFormatError(KnownError, ValueError):
     """A malformed MOT row: ``str(err)`` is ``"<file>:<line>: <problem>"``."""
 
     def __init__(self, source: str, line: int, problem: str):
@@ -110,14 +112,21 @@ def parse_mot_lines(lines: Iterable[str], source: str = "<string>") -> np.ndarra
 def read_mot(path: Union[str, Path]) -> np.ndarray:
     """Read a MOT text file into a float64 ``(N, C>=10)`` array (see the module docstring).
 
-    A missing file raises ``FileNotFoundError`` naming the path; a malformed row raises
-    :class:`MotFormatError`. An empty file gives an ``(0, 10)`` array.
+    A missing file raises ``FileNotFoundError`` naming the path; a malformed row or a byte that is
+    not UTF-8 raises :class:`MotFormatError`. An empty file gives an ``(0, 10)`` array.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"MOT file not found: {path}")
-    with open(path, "r", encoding="utf-8") as f:
-        return parse_mot_lines(f, source=str(path))
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = len((data[:e.start] + b"x").splitlines())  # the line the bad byte is on, 1-based
+        column = e.start - max(data.rfind(b"\n", 0, e.start), data.rfind(b"\r", 0, e.start))
+        raise MotFormatError(str(path), line, f"byte 0x{data[e.start]:02x} at column {column} is not UTF-8 text; "
+                                              f"a MOT file holds numbers only") from None
+    return parse_mot_lines(io.StringIO(text, newline=None), source=str(path))
 
 
 def format_mot(rows: np.ndarray, precision: int = 2) -> str:

@@ -24,7 +24,7 @@ from torch.utils.data import Dataset
 from loader.boxes import BoxTable, build_box_table
 from loader.cache import CropCache, open_or_build_cache
 from loader.crops import image_crops
-from loader.layout import DatasetLayout
+from loader.layout import DatasetError, DatasetLayout
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class MultiViewSamples(Dataset):
         log.info("%s: %d samples (%d views x %d frames), %d starts excluded because some view has no box",
                  table.split, len(self.samples), views, frames, self.excluded)
         if not self.samples:
-            raise ValueError(f"split {table.split!r} yields no sample of {views} views x {frames} frames "
+            raise DatasetError(f"split {table.split!r} yields no sample of {views} views x {frames} frames "
                              f"with boxes in every image ({self.excluded} excluded)")
 
     def __len__(self) -> int:

@@ -18,13 +18,14 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from errors import KnownError, UnknownNameError
 from loader.mot import read_mot
 
 PathLike = Union[str, Path]
 CSV_COLUMNS = ("scene", "start_frame", "end_frame", "num_views")
 
 
-class MissingFilesError(FileNotFoundError):
+class MissingFilesError(KnownError, FileNotFoundError):
     """Some input files do not exist; ``paths`` lists every one of them."""
 
     def __init__(self, what: str, paths: Sequence[Path]):
@@ -33,7 +34,7 @@ class MissingFilesError(FileNotFoundError):
         super().__init__(f"{len(self.paths)} {what} file(s) missing:\n{listing}")
 
 
-class ScenesFileError(ValueError):
+class ScenesFileError(KnownError, ValueError):
     """A malformed scenes CSV; the message names the file and line."""
 
 
@@ -103,11 +104,14 @@ def scenes_from_csv(gt_dir: PathLike, res_dir: PathLike, scenes_csv: PathLike) -
     return specs
 
 
-def scenes_from_layout(root: PathLike, res_dir: PathLike, manifest: Optional[PathLike] = None) -> list[SceneFiles]:
-    """Scenes of a dataset root (``loader.layout``): each scene's test range and views."""
+def scenes_from_layout(root: PathLike, res_dir: PathLike, manifest: Optional[PathLike] = None,
+                       ranges: str = "frames") -> list[SceneFiles]:
+    """Scenes of a dataset root (``loader.layout``): each scene's test range and views.
+
+    ``ranges``: what the manifest's ranges count, ``frames`` or ``positions`` (as in tracking)."""
     from loader.layout import DatasetLayout  # the dataset layout is only needed in this mode
 
-    layout = DatasetLayout(root, manifest)
+    layout = DatasetLayout(root, manifest, ranges)
     res_dir = Path(res_dir)
     specs = []
     for scene in layout.scenes:
@@ -127,7 +131,7 @@ def select_scenes(specs: list[SceneFiles], names: Optional[Sequence[str]]) -> li
     known = {s.name: s for s in specs}
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise KeyError(f"unknown scene(s) {unknown}; scenes: {list(known)}")
+        raise UnknownNameError(f"unknown scene(s) {unknown}; scenes: {list(known)}")
     return [known[n] for n in names]
 
 
@@ -136,7 +140,8 @@ def load_scenes(specs: Sequence[SceneFiles], missing_as_empty: bool = False) -> 
 
     Missing GT files are always an error; missing result files are an error listing all of them
     (:class:`MissingFilesError`) unless ``missing_as_empty``, which scores them as empty results.
-    Malformed rows raise ``loader.mot.MotFormatError`` naming the file and line.
+    Malformed rows raise ``loader.mot.MotFormatError`` naming the file and line. Result rows
+    outside the scored frames get a note per file (:func:`range_notes`).
     """
     views = [v for s in specs for v in s.views]
     missing_gt = [v.gt_path for v in views if not v.gt_path.is_file()]
@@ -151,5 +156,28 @@ def load_scenes(specs: Sequence[SceneFiles], missing_as_empty: bool = False) -> 
     for s in specs:
         loaded = [ViewData(v.key, read_mot(v.gt_path), read_mot(v.res_path) if v.res_path.is_file() else empty)
                   for v in s.views]
+        for v, d in zip(s.views, loaded):
+            notes += range_notes(v.res_path, d.res, s.start, s.end)
         data.append(SceneData(s.name, s.start, s.end, loaded))
     return data, notes
+
+
+WARNING = "WARNING: "  # the start of a note that most of a file is not scored
+
+
+def range_notes(path: Path, res: np.ndarray, start: int, end: int) -> list[str]:
+    """A note when result rows of ``path`` lie outside the scored frames ``max(1, start)..end``:
+    the official rules drop them without a word. When most rows do, the note starts with
+    :data:`WARNING` (a shifted frame numbering scores 0 and looks like a bad tracker)."""
+    if len(res) == 0:
+        return []
+    frames = res[:, 0]
+    outside = int(((frames < max(1, start)) | (frames > end)).sum())
+    if outside == 0:
+        return []
+    text = (f"{path}: {outside} of {len(res)} result rows lie outside the scene's scored frames "
+            f"{max(1, start)}-{end} and are not scored (official rule)")
+    if 2 * outside > len(res):
+        return [f"{WARNING}{text}; the rows span frames {int(frames.min())}-{int(frames.max())}: "
+                f"is the frame numbering shifted?"]
+    return [text]

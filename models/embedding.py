@@ -13,12 +13,29 @@ torchvision backbone state dict or one of our checkpoints.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Union
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
+
+from errors import KnownError, UnknownNameError
+
+
+class ImageBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm2d that, in training mode and while ``groups`` is set (crops per image, in order),
+    normalises each image's crops with their own statistics and updates the running statistics
+    once per image, in image order: what running the whole network once per image does (the
+    released training), since every other layer of a ResNet treats the crops one by one. Same
+    parameters and state dict as ``nn.BatchNorm2d``."""
+
+    groups: Optional[Sequence[int]] = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.groups is None or not self.training:
+            return super().forward(x)
+        return torch.cat([super(ImageBatchNorm2d, self).forward(part) for part in x.split(list(self.groups))])
 
 
 def resnet10(weights=None, **kwargs) -> torchvision.models.ResNet:
@@ -38,7 +55,7 @@ BACKBONES = {
 HEADS = ("logits", "pool", "linear")
 
 
-class WeightsError(RuntimeError):
+class WeightsError(KnownError, RuntimeError):
     """Weights that cannot be loaded; the message says where to put the file or what mismatched."""
 
 
@@ -46,7 +63,7 @@ def _lookup(table: dict, name: str, what: str):
     try:
         return table[name]
     except KeyError:
-        raise KeyError(f"unknown {what} {name!r}; valid: {sorted(table)}") from None
+        raise UnknownNameError(f"unknown {what} {name!r}; valid: {sorted(table)}") from None
 
 
 def imagenet_weights_path(backbone: str) -> Path:
@@ -58,23 +75,38 @@ def imagenet_weights_path(backbone: str) -> Path:
 
 
 class EmbeddingNet(nn.Module):
-    """ImageNet-normalised crops ``(M, 3, H, W)`` -> L2-normalised embeddings ``(M, D)``."""
+    """Crops ``(M, 3, H, W)`` (as :func:`loader.crops.network_input` makes them) -> L2-normalised
+    embeddings ``(M, D)``."""
 
     def __init__(self, backbone: str = "resnet50", head: str = "logits", embed_dim: int = 512):
         super().__init__()
         build, _, feat_dim = _lookup(BACKBONES, backbone, "backbone")
         if head not in HEADS:
-            raise KeyError(f"unknown head {head!r}; valid: {list(HEADS)}")
+            raise UnknownNameError(f"unknown head {head!r}; valid: {list(HEADS)}")
         self.backbone_name, self.head_name = backbone, head
-        self.backbone = build(weights=None)
+        self.backbone = build(weights=None, norm_layer=ImageBatchNorm2d)
         if head == "pool":
             self.backbone.fc = nn.Identity()
         elif head == "linear":
             self.backbone.fc = nn.Linear(feat_dim, embed_dim)
         self.dim = {"logits": 1000, "pool": feat_dim, "linear": embed_dim}[head]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.backbone(x).float(), dim=1)
+    def forward(self, x: torch.Tensor, sizes: Optional[Sequence[int]] = None) -> torch.Tensor:
+        """``sizes``: crops per image (summing to M): in training mode BatchNorm then sees one
+        image's crops at a time, as if the network ran once per image (the released training),
+        in one pass over all crops (:class:`ImageBatchNorm2d`)."""
+        if sizes is None:
+            return F.normalize(self.backbone(x).float(), dim=1)
+        if sum(sizes) != len(x):
+            raise ValueError(f"sizes {list(sizes)} sum to {sum(sizes)}, but there are {len(x)} crops")
+        norms = [m for m in self.backbone.modules() if isinstance(m, ImageBatchNorm2d)]
+        try:
+            for m in norms:
+                m.groups = list(sizes)
+            return F.normalize(self.backbone(x).float(), dim=1)
+        finally:
+            for m in norms:
+                m.groups = None
 
 
 def load_weights(model: EmbeddingNet, weights: Union[str, Path]) -> None:

@@ -71,8 +71,10 @@ class LoopMvMHATLoss(nn.Module):
                                 t = s_ac @ s_cb
                                 u = t if t.shape[0] >= t.shape[1] else t.T
                                 cyc = self.sigma(u) @ self.sigma(u.T)
-                            else:
+                            elif f_a.shape[0] >= f_b.shape[0]:  # the loop starts at the image with more people
                                 cyc = self.sigma(s_ac) @ self.sigma(s_cb) @ self.sigma(f_b @ f_a.T)
+                            else:
+                                cyc = self.sigma(f_b @ f_a.T) @ self.sigma(s_ac) @ self.sigma(s_cb)
                             triple_terms.append(self.hinge(cyc))
         zero = x.new_zeros(())
         out = {name: (torch.stack(terms).mean() if terms else zero)

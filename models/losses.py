@@ -33,10 +33,10 @@ class MvMHATLoss(nn.Module):
     - triplewise (transitive similarity), for every a < b and c not in {a, b}:
         * "conference" (the released code): T = S_ac S_cb (raw cosine blocks), U = T if
           n_a >= n_b else T^T, C = sigma(U) sigma(U^T), hinge on C;
-        * "journal": the path a -> c -> b through softmaxed blocks, closed by the direct block
-          back to a: C = sigma(S_ac) sigma(S_cb) sigma(S_ba), an n_a x n_a matrix (each sigma with
-          the tau of its own column count n_c, n_b, n_a), hinge on C. No orientation step: the
-          loop always starts and ends at the lower-index image a.
+        * "journal" (MvMHAT++): the loop through softmaxed blocks P_xy = sigma(S_xy) (each with
+          the tau of its own column count), started at the image with more people, as the
+          MvMHAT++ code orients it: C = P_ac P_cb P_ba (n_a x n_a) if n_a >= n_b, else
+          C = P_ba P_ac P_cb (n_b x n_b, the loop b -> a -> c -> b); hinge on C.
 
     Padding images (mask row all False) take part in no term; a term with no valid image / pair /
     triple in the batch is 0. A term whose weight is 0 is not computed and returned as a zero
@@ -123,6 +123,13 @@ class MvMHATLoss(nn.Module):
             col_valid = mask[:, None, :, :].expand(-1, k, -1, -1)  # (B, K, K, N): columns of b
             tau = softmax_scale(counts, self.delta, self.epsilon)[:, None, :].expand(-1, k, -1)
             p = masked_softmax(s, col_valid, tau)  # (B, K, K, N, N): sigma(S_ab) for all a, b
-            c = p[:, ia, ic] @ p[:, ic, ib] @ p[:, ib, ia]  # (B, P, N, N), n_a x n_a valid
-            hinge = cycle_hinge(c, mask[:, ia], self.margin)
+            # The loop r -> x1 -> x2 -> r from the image r with more people (o: the other one):
+            # a -> c -> b -> a when n_a >= n_b, else b -> a -> c -> b.
+            rows, others = orient(counts, ia, ib)  # (B, P)
+            swapped = rows != ia
+            via = ic.expand_as(rows)
+            x1, x2 = torch.where(swapped, others, via), torch.where(swapped, via, others)
+            bi = torch.arange(s.shape[0], device=s.device)[:, None]  # (B, 1)
+            c = p[bi, rows, x1] @ p[bi, x1, x2] @ p[bi, x2, rows]  # (B, P, N, N), n_r x n_r valid
+            hinge = cycle_hinge(c, mask[bi, rows], self.margin)
         return pooled_mean(hinge, valid)

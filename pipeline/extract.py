@@ -18,9 +18,14 @@ from tqdm import tqdm
 
 from atomic import atomic_path
 from engine.embed import embed_crops
+from errors import KnownError
 from loader.boxes import BoxTable
 from loader.crops import image_crops
 from loader.layout import DatasetLayout
+
+
+class FeatureCacheError(KnownError, ValueError):
+    """Cached features that were computed from other inputs; the message names the file."""
 
 
 class FrameCrops(Dataset):
@@ -63,11 +68,12 @@ def feature_key(checkpoint_sha: str, table: BoxTable, scene: str, crop_size, mod
 def extract_scene(model: torch.nn.Module, table: BoxTable, layout: DatasetLayout, scene: str,
                   crop_size: Tuple[int, int], device: torch.device, amp: str = "none",
                   frames_per_batch: int = 8, num_workers: int = 0, progress: bool = True,
-                  channels_last: bool = True) -> np.ndarray:
+                  channels_last: bool = True, pixels: str = "imagenet") -> np.ndarray:
     """Float32 features ``(n, D)`` of the ``n`` boxes of ``scene`` (table-row order within the scene).
 
     ``channels_last``: feed the crops in that memory format (faster convolutions on GPUs and CPUs;
-    convert the model with ``model.to(memory_format=torch.channels_last)`` too).
+    convert the model with ``model.to(memory_format=torch.channels_last)`` too). ``pixels``: the
+    network's input convention (:data:`loader.crops.PIXELS`), the one it was trained with.
     """
     model.eval()
     rows_of_scene = table.scene_slice(scene)
@@ -78,7 +84,7 @@ def extract_scene(model: torch.nn.Module, table: BoxTable, layout: DatasetLayout
     for crops, rows in tqdm(loader, desc=f"embed scene {scene}", disable=not progress, unit="batch"):
         if len(rows) == 0:
             continue
-        feats = embed_crops(model, crops, device, amp, channels_last).cpu().numpy()
+        feats = embed_crops(model, crops, device, amp, channels_last, pixels=pixels).cpu().numpy()
         if out is None:
             out = np.zeros((count, feats.shape[1]), np.float32)
         out[rows.numpy() - first] = feats
@@ -97,6 +103,6 @@ def load_features(path: Path, key: str) -> np.ndarray:
         raise FileNotFoundError(f"no cached features at {path}: run once without --reuse-features")
     with np.load(path) as data:
         if str(data["key"]) != key:
-            raise ValueError(f"{path} was computed from another checkpoint, boxes or settings; "
+            raise FeatureCacheError(f"{path} was computed from another checkpoint, boxes or settings; "
                              f"run without --reuse-features")
         return data["features"]

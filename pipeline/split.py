@@ -4,7 +4,7 @@
 
     OUT/<scene>_<view>.txt     MOTChallenge rows, the names the official evaluation reads
     OUT/features/<scene>.npz   embeddings (``reuse_features`` re-runs only the tracker)
-    OUT/run.json               config, checkpoint hash, timings
+    OUT/run.json               config (with the network actually used), checkpoint hash, timings
     OUT/render/                with ``render``: per-view and mosaic videos, PNG mosaic frames
 """
 from __future__ import annotations
@@ -14,15 +14,16 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple, Union
 
 import torch
 
 from atomic import atomic_open
 from engine.checkpoint import load_model
 from engine.distributed import resolve_device
+from errors import UnknownNameError
 from loader.boxes import build_box_table
-from loader.layout import DatasetLayout
+from loader.layout import DatasetError, DatasetLayout
 from loader.mot import write_mot
 from pipeline.extract import extract_scene, feature_key, load_features, save_features
 from pipeline.render import render_scene
@@ -32,6 +33,25 @@ if TYPE_CHECKING:
     from config import Config
 
 log = logging.getLogger(__name__)
+
+
+def used_config(cfg: Config, model_desc: dict, crop_size: Tuple[int, int]) -> dict:
+    """``cfg`` as a dict with the network actually used: a checkpoint's architecture and crop size
+    replace the config's (as documented), with a notice naming each setting that differs."""
+    used = dataclasses.asdict(cfg)
+    network = {f"model.{k}": model_desc[k] for k in ("backbone", "head", "embed_dim") if k in model_desc}
+    network.update({"data.crop_height": crop_size[0], "data.crop_width": crop_size[1]})
+    if network.get("model.head") != "linear":
+        network.pop("model.embed_dim", None)  # only the linear head has an embedding size
+    notes = []
+    for key, value in network.items():
+        section, name = key.split(".")
+        if used[section][name] != value:
+            notes.append(f"{key}={value!r} (config: {used[section][name]!r})")
+            used[section][name] = value
+    if notes:
+        log.warning("the checkpoint's network is used, not the config's: %s", ", ".join(notes))
+    return used
 
 
 def track_split(cfg: Config, checkpoint: str, out: Union[str, Path], split: str = "test",
@@ -48,29 +68,30 @@ def track_split(cfg: Config, checkpoint: str, out: Union[str, Path], split: str 
     out = Path(out)
     device = resolve_device(cfg.train.device)
     boxes = boxes or cfg.track.boxes
-    layout = DatasetLayout(cfg.data.root, cfg.data.manifest)
+    layout = DatasetLayout(cfg.data.root, cfg.data.manifest, cfg.data.ranges)
     scenes = scenes or layout.scenes
     unknown = [s for s in scenes if s not in layout.scenes]
     if unknown:
-        raise KeyError(f"scenes {unknown} are not in {layout.manifest.source}; scenes: {layout.scenes}")
-    model, model_desc, crop_size, sha = load_model(checkpoint, cfg.model, (cfg.data.crop_height, cfg.data.crop_width),
-                                                   cfg.train.seed)
+        raise UnknownNameError(f"scenes {unknown} are not in {layout.manifest.source}; scenes: {layout.scenes}")
+    model, model_desc, crop_size, pixels, sha = load_model(
+        checkpoint, cfg.model, (cfg.data.crop_height, cfg.data.crop_width), cfg.train.seed, cfg.data.pixels)
     model.to(device, memory_format=torch.channels_last)  # faster convolutions on GPUs and CPUs
+    config = used_config(cfg, model_desc, crop_size)  # what run.json records
     amp = cfg.train.amp if device.type == "cuda" else "none"
     table = build_box_table(layout, split, boxes, scenes=scenes)
     if len(table) == 0:
-        raise ValueError(f"split {split!r} has no {boxes} boxes in scenes {scenes}")
+        raise DatasetError(f"split {split!r} has no {boxes} boxes in scenes {scenes}")
     out.mkdir(parents=True, exist_ok=True)
     timings, written = {"embed_s": 0.0}, []
     for scene in scenes:
-        key = feature_key(sha, table, scene, crop_size, model_desc)
+        key = feature_key(sha, table, scene, crop_size, {**model_desc, "pixels": pixels})
         path = out / "features" / f"{scene}.npz"
         t0 = time.perf_counter()
         if reuse_features:
             features = load_features(path, key)
         else:
             features = extract_scene(model, table, layout, scene, crop_size, device, amp, frames_per_batch,
-                                     num_workers=min(cfg.data.num_workers, 2))
+                                     num_workers=min(cfg.data.num_workers, 2), pixels=pixels)
             save_features(path, features, key)
         timings["embed_s"] += time.perf_counter() - t0
         rows, stats = track_scene(table, scene, features, cfg.track.min_confidence, **tracker_params(cfg.track))
@@ -81,7 +102,7 @@ def track_split(cfg: Config, checkpoint: str, out: Union[str, Path], split: str 
             written.append(result.name)
         if render:
             render_scene(layout, scene, table.frames[scene].tolist(), rows, out / "render")
-    run = {"config": dataclasses.asdict(cfg), "checkpoint": checkpoint, "checkpoint_sha256": sha,
+    run = {"config": config, "checkpoint": checkpoint, "checkpoint_sha256": sha,
            "split": split, "boxes": boxes, "scenes": scenes, "results": written,
            "device": str(device), "timings": timings, "seconds": time.perf_counter() - t_start}
     with atomic_open(out / "run.json", "w") as f:

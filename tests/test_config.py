@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from config import Config, ConfigError, DataConfig, load_config, save_config
+from config import Config, ConfigError, TrackConfig, config_to_dict, load_config, save_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -18,9 +18,37 @@ def test_defaults_are_the_paper_setting():
     assert c.model.backbone == "resnet50" and c.track.nn_budget is None
 
 
-def test_paper_yaml_spells_out_the_defaults():
-    c = load_config(REPO / "configs" / "paper.yaml")
-    assert c == Config(data=DataConfig(root="data/MvMHAT", manifest="configs/datasets/mvmhat.yaml"))
+def test_release_yaml_is_the_released_training():
+    """The values of issue 14's table: the released conference code, point for point."""
+    c = load_config(REPO / "configs" / "release.yaml")
+    l, d, m, t = c.loss, c.data, c.model, c.train
+    assert (l.self_weight, l.pairwise_weight, l.triplewise_weight) == (0.0, 1.0, 1.0)  # two losses
+    assert (l.delta, l.epsilon, l.margin, l.transitive) == (0.5, 0.1, 0.5, "conference")
+    assert d.pixels == "bgr255" and t.forward == "per_image" and d.ranges == "positions"
+    assert (t.lr, t.weight_decay, t.schedule, t.warmup_steps, t.batch_size) == (1e-5, 0.0, "constant", 0, 1)
+    assert t.select == "train_loss" and d.val_fraction == 0.0 and d.val_split is None  # all training frames
+    assert (m.backbone, m.head, m.weights) == ("resnet50", "logits", "imagenet")
+    assert (d.views, d.frames, d.frame_gap, d.sample_stride, d.crop_height, d.crop_width) == (4, 2, 1, 2, 224, 224)
+    assert (d.box_jitter, d.colour_jitter, d.mirror, d.boxes) == (0.0, 0.0, False, "gt")
+    assert t.amp == "fp16" and t.max_steps == 87000  # fp16 (with a scaler: documented), a fixed length
+    assert c.track == TrackConfig(association="release")  # the paper's tracker, released association
+    text = (REPO / "configs" / "release.yaml").read_text()
+    assert "WITHOUT a gradient scaler" in text and "Not reproduced" in text
+
+
+def test_paper_yaml_is_the_release_plus_self_similarity():
+    release = config_to_dict(load_config(REPO / "configs" / "release.yaml"))
+    paper = config_to_dict(load_config(REPO / "configs" / "paper.yaml"))
+    differ = {f"{s}.{k}" for s in release for k in release[s] if release[s][k] != paper[s][k]}
+    assert differ == {"loss.self_weight", "train.out_dir"}
+    assert paper["loss"]["self_weight"] == 1.0
+
+
+def test_no_default_reads_identities():
+    """Training never reads identities; by default neither does the choice of the checkpoint."""
+    assert Config().train.select == "val_loss"
+    for name in ("release", "paper", "demo"):
+        assert load_config(REPO / "configs" / f"{name}.yaml").train.select != "val_assoc_acc", name
 
 
 def test_overrides_are_typed():

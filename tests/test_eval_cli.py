@@ -85,6 +85,15 @@ def test_malformed_row_names_file_and_line(folder, capsys):
     assert f"{bad}:3:" in capsys.readouterr().err
 
 
+def test_non_utf8_byte_names_file_and_line(folder, capsys):
+    bad = folder / "gt" / "1_2.txt"
+    bad.write_bytes(bad.read_bytes().replace(b"\n3,", b"\n3\xe9,", 1))
+    assert run(*folder_args(folder, "--json", folder / "out.json")) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:" in err and "byte 0xe9" in err and "not UTF-8" in err
+    assert not (folder / "out.json").exists()
+
+
 def test_duplicate_rows_reported(folder, capsys):
     gt = folder / "gt" / "1_1.txt"
     gt.write_text(gt.read_text() + "2,1,0,0,10,10,1,-1,-1,-1\n")

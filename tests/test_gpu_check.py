@@ -16,6 +16,7 @@ from engine.trainer import compile_backbone, optimisation_step
 from models.embedding import build_model
 from models.losses import MvMHATLoss
 from tools import reproduce
+from tools.training_rows import ROWS as TRAINING_ROWS, training_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "bench" / "gpu_check.sh"
@@ -51,8 +52,9 @@ def test_dry_run_on_the_cpu_without_motmetrics(tmp_path):
     assert len(out) <= 8 and {"gpu_check.log", "summary.txt", "rows_tables.md"} <= set(out), out
     assert (tmp_path / "out" / "summary.txt").read_text().strip() == summary.strip()
     tables = (tmp_path / "out" / "rows_tables.md").read_text()
-    assert "DRY RUN" in tables and "| all three (paper) |" in tables
-    assert "| symmetric + transitive (released code) |" in tables and "| transitive only |" not in tables
+    assert "DRY RUN" in tables and "| release |" in tables and "| paper: release + self-similarity |" in tables
+    assert "| this project's training |" not in tables and "## Method" not in tables  # only the headline rows
+    assert {"release.train.log", "paper_release__self_similarity.train.log"} <= set(out)
 
 
 def test_python_choice_and_failures_are_reported(tmp_path):
@@ -98,10 +100,20 @@ def test_bad_device_is_a_clear_error(tmp_path):
 
 
 def test_reproduce_rows_must_be_named_rows():
-    args = reproduce.parse_args(["--row", "all three (paper)", "--row", "symmetric + transitive (released code)"])
-    assert args.row == ["all three (paper)", "symmetric + transitive (released code)"]
+    args = reproduce.parse_args(["--row", "release", "--row", "paper: release + self-similarity",
+                                 "--row", "all three (paper)"])
+    assert args.row == ["release", "paper: release + self-similarity", "all three (paper)"]
     with pytest.raises(SystemExit):
-        reproduce.parse_args(["--row", "all three"])
+        reproduce.parse_args(["--row", "paper"])
+
+
+def test_training_rows_only_the_named_ones(tmp_path):
+    cfg, _ = reproduce.base_config("gpu", tmp_path / "data", tmp_path / "out")
+    setup, _ = reproduce.dataset_setup("gpu", tmp_path / "data", "resnet50", "imagenet")
+    train = reproduce.PROFILES["gpu"]["train"]
+    rows = training_rows("gpu", cfg, setup, train, ["paper: release + self-similarity", "release"])
+    assert [name for name, _, _ in rows] == ["release", "paper: release + self-similarity"]  # in table order
+    assert len(training_rows("gpu", cfg, setup, train)) == len(TRAINING_ROWS) > 2
 
 
 def test_environment_lists_every_project_module():
@@ -129,7 +141,7 @@ def test_train_compile_compiles_the_backbone_in_place(toy_root, tmp_path, monkey
     monkeypatch.setattr(torch, "compile", fake_compile)
     common = [f"--data.root={toy_root}", "--model.backbone=resnet10", "--model.weights=none",
               "--data.crop_height=32", "--data.crop_width=16", "--data.num_workers=0", "--train.max_steps=1",
-              "--train.val_interval=0", "--data.val_fraction=0", "--train.batch_size=2"]
+              "--train.val_interval=0", "--data.val_fraction=0", "--train.select=train_loss", "--train.batch_size=2"]
     trainer = train.main(train.load_config(None, common + [f"--train.out_dir={tmp_path / 'a'}"]))
     assert calls == [] and trainer.step == 1
     trainer = train.main(train.load_config(None, common + [f"--train.out_dir={tmp_path / 'b'}",

@@ -102,3 +102,19 @@ def test_init_checkpoint_uses_the_configured_starting_weights(root, tmp_path):
     feats = {k: np.load(tmp_path / k / "features" / "1.npz")["features"] for k in ("ckpt", "init", "none")}
     assert np.allclose(feats["init"], feats["ckpt"], atol=1e-5)  # 'init' loaded model.weights
     assert not np.allclose(feats["none"], feats["ckpt"], atol=1e-2)  # 'none' ignores them
+
+
+def test_features_follow_the_checkpoints_pixel_convention(root, tmp_path):
+    torch.manual_seed(5)
+    model = build_model("resnet18", "linear", 16)
+    feats = {}
+    for pixels in ("imagenet", "bgr255"):
+        save_checkpoint(tmp_path / f"{pixels}.pt", {
+            "model": model.state_dict(), "optimizer": {}, "scheduler": {}, "scaler": None, "step": 1, "epoch": 0,
+            "rng": {}, "best": {}, "config": {"model": {"backbone": "resnet18", "head": "linear", "embed_dim": 16,
+                                                        "weights": "none"},
+                                              "data": {"crop_height": 32, "crop_width": 16, "pixels": pixels}}})
+        run(root, tmp_path / pixels, tmp_path / f"{pixels}.pt", "--scene", "1")
+        feats[pixels] = np.load(tmp_path / pixels / "features" / "1.npz")["features"]
+    assert feats["imagenet"].shape == feats["bgr255"].shape
+    assert not np.allclose(feats["imagenet"], feats["bgr255"], atol=1e-2)  # same weights, other input

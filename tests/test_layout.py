@@ -28,6 +28,23 @@ def test_frame_ranges_are_half_open(tmp_path):
     assert set(layout.read_boxes("1", "1", "gt", split="train")[:, 0]) == {2, 3, 4, 5}
 
 
+def test_position_ranges_slice_the_sorted_images_as_released(tmp_path):
+    # frames numbered from 1, as MvMHAT's scenes 1-6: positions [0, 4) are frames 1-4, frame
+    # numbers [0, 4) only 1-3 (the released loader slices positions: one frame per range lost)
+    write_toy_dataset(tmp_path, frames=range(1, 11), train=(0, 4), test=(4, 12))
+    by_frame, by_position = DatasetLayout(tmp_path), DatasetLayout(tmp_path, ranges="positions")
+    assert by_frame.frames("1", "train") == [1, 2, 3]
+    assert by_position.frames("1", "train") == [1, 2, 3, 4]
+    assert by_position.split_range("1", "train") == (1, 5)
+    assert set(by_position.read_boxes("1", "2", "gt", split="train")[:, 0]) == {1, 2, 3, 4}
+    assert by_position.frames("1", "test") == [5, 6, 7, 8, 9, 10]  # [4, 12) stops at the last image
+    m = parse_manifest({"scenes": {"1": {"train": [0, 4], "test": [10, 12]}}})
+    with pytest.raises(DatasetError, match=r"positions \[10, 12\) select no image; the scene has 10 frames"):
+        DatasetLayout(tmp_path, m, ranges="positions").frames("1", "test")
+    with pytest.raises(ValueError, match="ranges='numbers'"):
+        DatasetLayout(tmp_path, ranges="numbers")
+
+
 def test_frame_number_from_file_name():
     assert frame_number("000123.jpg") == 123 and frame_number("7.jpg") == 7 and frame_number("img_0042.png") == 42
     with pytest.raises(DatasetError):

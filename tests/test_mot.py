@@ -87,3 +87,17 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "r.txt").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("content, line, column", [
+    (b"1,1,0,0,10,10,1,-1,-1,-1\r\n2,1,0,0,10,\xe9,1\r\n", 2, 12),  # Latin-1 in a CRLF file
+    (b"1,1,0,0,10,10\n\n3,\xe9", 3, 3),  # after a blank line, no newline at the end
+    (b"\xff\xfe1\x002\x00", 1, 1),  # UTF-16
+])
+def test_non_utf8_byte_names_file_line_and_byte(tmp_path, content, line, column):
+    path = tmp_path / "res.txt"
+    path.write_bytes(content)
+    with pytest.raises(MotFormatError) as err:
+        read_mot(path)
+    assert str(err.value).startswith(f"{path}:{line}: byte 0x{content.splitlines()[line - 1][column - 1]:02x} "
+                                     f"at column {column} is not UTF-8")

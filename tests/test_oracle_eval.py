@@ -24,7 +24,7 @@ def test_short_scene_both_modes(tmp_path):
         rows[mode] = run_sigma(0.0, ["1"], TrackConfig(association=mode), tmp_path / mode,
                                data=DATA, frame_ranges={"1": (START, END)})
     for mode, row in rows.items():
-        assert row["frames"] == END - START + 1 and row["fps"] > 0
+        assert row["frames"] == END - START - 1 and row["fps"] > 0  # the released loop: start..end-2
         for v in "1234":
             res = read_mot(tmp_path / mode / "sigma0" / f"1_{v}.txt")
             assert res[:, 0].min() == START + 2 and res[:, 0].max() == END - 2  # the released frame loop

@@ -1,9 +1,13 @@
 """tools/demo.py and tools/reproduce.py end to end on tiny settings (a few training steps)."""
 import json
+from dataclasses import replace
 
 import pytest
 
-from tools import demo, reproduce
+from config import load_config
+from engine.checkpoint import load_checkpoint
+
+from tools import demo, reproduce, training_rows
 
 TINY_DATA = ["--scenes", "2", "--views", "2", "--frames", "30", "--seed", "3"]
 TINY_TRAIN = ["--train.max_steps=2", "--train.val_interval=1", "--train.ckpt_interval=1", "--train.log_interval=1",
@@ -36,10 +40,12 @@ def tiny_reproduction(monkeypatch):
     monkeypatch.setattr(reproduce, "METHOD_ROWS", (reproduce.METHOD_ROWS[0], reproduce.METHOD_ROWS[3],
                                                    reproduce.METHOD_ROWS[-1]))
     monkeypatch.setattr(reproduce, "TRACKER_ROWS", (reproduce.TRACKER_ROWS[0], reproduce.TRACKER_ROWS[3]))
+    monkeypatch.setattr(training_rows, "ROWS", (training_rows.ROWS[0], training_rows.ROWS[2], training_rows.ROWS[-1]))
 
 
 def test_reproduce_tables_and_row_reuse(tmp_path, tiny_reproduction, capsys):
-    argv = ["--out", str(tmp_path / "out"), "--data", str(tmp_path / "data"), "--profile", "cpu"]
+    argv = ["--out", str(tmp_path / "out"), "--data", str(tmp_path / "data"), "--profile", "cpu",
+            "--group", "method", "--group", "tracker"]  # the training table: the next test
     assert reproduce.main(reproduce.parse_args(argv)) == 0
     out = tmp_path / "out" / "cpu"
     tables = json.loads((out / "tables.json").read_text())
@@ -68,8 +74,49 @@ def test_reproduce_tables_and_row_reuse(tmp_path, tiny_reproduction, capsys):
     reproduce.main(reproduce.parse_args(argv))
     assert capsys.readouterr().out.count("reusing") == 8
     assert before == {p: p.stat().st_mtime_ns for p in out.rglob("row.json")}
-    reproduce.main(reproduce.parse_args(argv + ["--force", "--group", "tracker"]))
+    reproduce.main(reproduce.parse_args(argv[:-4] + ["--force", "--group", "tracker"]))
     assert all(p.stat().st_mtime_ns != before[p] for p in (out / "tracker").rglob("row.json"))
+
+
+def test_training_rows_are_the_release_and_each_switch(tmp_path, tiny_reproduction):
+    argv = ["--out", str(tmp_path / "out"), "--data", str(tmp_path / "data"), "--profile", "cpu", "--group", "training"]
+    assert reproduce.main(reproduce.parse_args(argv)) == 0
+    out = tmp_path / "out" / "cpu"
+    tables = json.loads((out / "tables.json").read_text())["tables"]
+    assert set(tables) == {"training", "training_tracklet"}  # no method row was needed
+    names = ["release", "release with ImageNet pixels (RGB, mean/std)", "this project's training"]
+    assert list(tables["training"]) == names == list(tables["training_tracklet"])
+    configs = {n: load_config(out / "training" / reproduce.slug(n) / "config.yaml") for n in names}
+    release, imagenet, project = (configs[n] for n in names)
+    # the release row: the profile's small model with every release switch
+    assert (release.data.pixels, release.train.forward, release.train.select) == ("bgr255", "per_image", "train_loss")
+    assert (release.loss.self_weight, release.data.val_fraction, release.data.ranges) == (0.0, 0.0, "positions")
+    assert release.model.backbone == load_config("configs/demo.yaml").model.backbone
+    best = load_checkpoint(out / "training" / "release" / "train" / "best.pt")["best"]
+    assert best["metric"] == "train_loss"
+    # one switch alone: everything else as the release
+    unswitched = [replace(c, data=replace(c.data, pixels="-"), train=replace(c.train, out_dir="")) for c in (imagenet, release)]
+    assert imagenet.data.pixels == "imagenet" and unswitched[0] == unswitched[1]
+    assert tables["training"][names[1]]["change"] == "release --data.pixels=imagenet"
+    # this project's training: the demo config's training sections, the paper's tracker, as many samples
+    demo_cfg = load_config("configs/demo.yaml")
+    assert project.data.box_jitter == demo_cfg.data.box_jitter > 0 and project.train.select == "val_loss"
+    assert project.track == release.track and project.track.association == "release"
+    assert project.train.max_steps * project.train.batch_size == release.train.max_steps * release.train.batch_size
+
+
+def test_gpu_training_rows_are_the_yaml_files(tmp_path):
+    cfg, _ = reproduce.base_config("gpu", tmp_path / "data", tmp_path / "out")
+    setup, _ = reproduce.dataset_setup("gpu", tmp_path / "data", "resnet50", "imagenet")
+    rows = {name: c for name, c, _ in training_rows.training_rows("gpu", cfg, setup, reproduce.PROFILES["gpu"]["train"])}
+    release, paper = load_config("configs/release.yaml"), load_config("configs/paper.yaml")
+    for name, source in (("release", release), ("paper: release + self-similarity", paper)):
+        row = rows[name]
+        assert (row.loss, row.track) == (source.loss, source.track)
+        assert row.train.forward == source.train.forward and row.data.pixels == source.data.pixels
+        assert row.train.batch_size == source.train.batch_size == 1
+        assert row.train.max_steps == 150 * 8  # the profile's 150 steps of 8 samples, as samples
+        assert row.data.root == str(tmp_path / "data") and row.data.manifest is None
 
 
 def test_profile_choice():
@@ -89,12 +136,14 @@ def test_gpu_profile_is_the_paper_setting(tmp_path):
 
 
 def test_cpu_profile_trains_and_tracks_as_the_paper(tmp_path):
-    """The CPU rows use the demo's small model, but not the demo's augmentation or tracker changes."""
+    """The CPU rows use the demo's crops with the recorded ResNet-18 setting, but not the demo's
+    augmentation, schedule or tracker changes."""
     from config import Config
     demo = reproduce.load_config("configs/demo.yaml")
     assert demo.data.box_jitter > 0 and demo.track.reid_after > 0  # what the demo changes
     cfg, _ = reproduce.base_config("cpu", tmp_path / "data", tmp_path / "out")
-    assert (cfg.model.backbone, cfg.data.crop_height) == (demo.model.backbone, demo.data.crop_height)
+    assert cfg.data.crop_height == demo.data.crop_height and cfg.model.head == demo.model.head
+    assert (cfg.model.backbone, cfg.train.lr, cfg.train.schedule, cfg.train.max_steps) == ("resnet18", 1e-3, "constant", 400)
     paper = Config()
     assert cfg.track == paper.track and cfg.track.association == "release"
     assert (cfg.data.box_jitter, cfg.data.colour_jitter, cfg.data.mirror) == (0.0, 0.0, False)

@@ -70,13 +70,70 @@ def test_run_folder_checkpoints_and_validation(data_root, tmp_path):
     assert [e["step"] for e in train_entries] == [1, 2, 3]
     assert {"loss", "self", "pairwise", "triplewise", "lr", "crops_per_s"} <= set(train_entries[0])
     assert [e["step"] for e in val_entries] == [2, 3]  # every val_interval steps and at the end
-    best = max(val_entries, key=lambda e: e["val_assoc_acc"])  # identities exist: accuracy decides
-    assert ckpt["best"]["metric"] == "val_assoc_acc" and ckpt["best"]["value"] == best["val_assoc_acc"]
-    assert load_checkpoint(out / "best.pt")["step"] == ckpt["best"]["step"]
+    # the default choice reads no identity: the self-supervised validation loss decides, and the
+    # association accuracy (identities) is only logged
+    assert all(e["val_assoc_acc"] is not None for e in val_entries)
+    best = min(val_entries, key=lambda e: e["val_loss"])
+    assert ckpt["best"]["metric"] == "val_loss" and ckpt["best"]["value"] == best["val_loss"]
+    assert load_checkpoint(out / "best.pt")["step"] == ckpt["best"]["step"] == best["step"]
     # a new run in the same folder starts a new metrics.jsonl (the plot shows one run)
     train.main(tiny(data_root, out, "--train.max_steps=1", "--train.val_interval=0"))
     entries = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [(e["kind"], e["step"]) for e in entries] == [("train", 1), ("val", 1)]
+    assert [(e["kind"], e["step"]) for e in entries] == [("train", 1), ("epoch", 1), ("val", 1)]
+
+
+def test_checkpoint_by_training_loss_per_epoch_as_released(data_root, tmp_path):
+    # no frame held out: 8 samples, batch 2 -> 4 steps an epoch; 6 steps = one epoch and a part
+    out = tmp_path / "run"
+    trainer = train.main(tiny(data_root, out, "--train.max_steps=6", "--train.val_interval=0",
+                              "--data.val_fraction=0", "--train.select=train_loss"))
+    assert trainer.val_set is None and trainer.steps_per_epoch == 4
+    entries = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    losses = [e["loss"] for e in entries if e["kind"] == "train"]  # log_interval 1: one per step
+    epochs = [e for e in entries if e["kind"] == "epoch"]
+    assert [e["step"] for e in epochs] == [4, 6] and not any(e["kind"] == "val" for e in entries)
+    assert epochs[0]["train_loss"] == pytest.approx(sum(losses[:4]) / 4, rel=1e-12)
+    assert epochs[1]["train_loss"] == pytest.approx(sum(losses[4:]) / 2, rel=1e-12)
+    lowest = min(epochs, key=lambda e: e["train_loss"])
+    best = load_checkpoint(out / "last.pt")["best"]
+    assert best == {"metric": "train_loss", "value": lowest["train_loss"], "step": lowest["step"]}
+    assert load_checkpoint(out / "best.pt")["step"] == lowest["step"]
+
+
+def test_identity_based_choice_only_when_asked(data_root, tmp_path):
+    out = tmp_path / "acc"
+    train.main(tiny(data_root, out, "--train.max_steps=3", "--train.val_interval=1", "--train.select=val_assoc_acc"))
+    val = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    val = [e for e in val if e["kind"] == "val"]
+    best = load_checkpoint(out / "last.pt")["best"]
+    assert best["metric"] == "val_assoc_acc" and best["value"] == max(e["val_assoc_acc"] for e in val)
+    # a rule that needs held-out frames, without any: an error before training starts
+    with pytest.raises(ValueError, match="train.select=val_loss needs held-out frames"):
+        train.main(tiny(data_root, tmp_path / "x", "--train.max_steps=1", "--data.val_fraction=0"))
+
+
+@pytest.mark.parametrize("name", ["release", "paper"])
+def test_release_and_paper_configs_train(name, tmp_path, monkeypatch):
+    """configs/release.yaml and paper.yaml train as they are (per-image forward, BGR 0-255 pixels,
+    position ranges, checkpoint by training loss), on frames numbered from 1 as MvMHAT's scenes
+    1-6, with stand-in ImageNet weights in an empty torch cache and 64x64 crops (speed only)."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "hub"))
+    path = imagenet_weights_path("resnet50")
+    path.parent.mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(build_model("resnet50", "logits").backbone.state_dict(), path)
+    root = write_toy_dataset(tmp_path / "data", views=("1", "2"), frames=range(1, 9), train=(0, 4), test=(4, 8),
+                             size=(96, 64))
+    cfg = load_config(f"configs/{name}.yaml", [f"--data.root={root}", "--data.manifest=none", "--train.device=cpu",
+                                               "--train.max_steps=2", f"--train.out_dir={tmp_path / 'run'}",
+                                               "--data.crop_height=64", "--data.crop_width=64",
+                                               "--data.num_workers=0", "--train.log_interval=1"])
+    trainer = train.main(cfg)
+    assert trainer.val_set is None and trainer.train_set.samples == [("1", ("1", "2"), (1, 2)), ("1", ("1", "2"), (3, 4))]
+    assert trainer.model.backbone.bn1.num_batches_tracked.item() == 2 * 4  # one pass per image, 4 images a step
+    best = load_checkpoint(tmp_path / "run" / "best.pt")
+    assert best["best"]["metric"] == "train_loss" and best["config"]["data"]["pixels"] == "bgr255"
+    assert best["config"]["loss"]["self_weight"] == (0.0 if name == "release" else 1.0)
 
 
 def test_bad_checkpoint_is_a_clear_error(tmp_path):

@@ -6,13 +6,16 @@
 Detections are every ground-truth box of the official test GT (``../shared/data/mvmhat_eval``),
 exact, each with a noisy one-hot identity feature of ``sigma`` (``../shared/tools/
 oracle_features.py``), so only the association logic is measured. The frame rule is that of the
-reference run in issue 8 (the released frame loop): the tracker sees the detections of frames
-``start..end`` of each scene, views in order 1, 2, 3, ...; its output is kept for frames
-``start+2..end-2``. Results go to ``OUT/sigma<sigma>/<scene>_<view>.txt`` (the official names)
-and are scored with the official evaluation (``eval.py``'s library). One row per sigma: MOTA,
-IDF1 (percent), IDs, MVIDP, MVIDR, MVIDF1, MVMA, and multi-view frames per second of the tracker
-alone (``MultiViewTracker.update`` time, all scenes together; with ``--repeats N`` each scene is
-tracked N times and its fastest run counts, which steadies the number on a shared machine).
+released frame loop, as in the reference runs (``../shared/reference/released_tracker_oracle.json``):
+the tracker sees the detections of frames ``start..end-2`` of each scene (``inference.py`` sets
+the last frame to ``end - 1`` and loops over ``range(start, last)``), the frame number it is
+given is the ground-truth frame, views in order 1, 2, 3, ...; its output is kept for frames
+``start+2..end-2``, rows in tracker order. Results go to ``OUT/sigma<sigma>/<scene>_<view>.txt``
+(the official names) and are scored with the official evaluation (``eval.py``'s library). One
+row per sigma: MOTA, IDF1 (percent), IDs, MVIDP, MVIDR, MVIDF1, MVMA, and multi-view frames per
+second of the tracker alone (``MultiViewTracker.update`` time, all scenes together; with
+``--repeats N`` each scene is tracked N times and its fastest run counts, which steadies the
+number on a shared machine).
 """
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"  # a shared/ folder besi
 DATA = SHARED / "data" / "mvmhat_eval"
 COLUMNS = ("MOTA", "IDF1", "IDs", "MVIDP", "MVIDR", "MVIDF1", "MVMA", "fps")
 TRIM = 2  # frames dropped from each end of a scene's output (the released frame loop)
+LOOP_END = 2  # the released loop tracks frames start..end-2 (its range stops before end - 1)
 
 
 @functools.lru_cache(maxsize=None)
@@ -71,12 +75,15 @@ def scene_frames(scene: str, sigma: float, seed: int, dim: Optional[int], data: 
 
 
 def track_oracle_scene(views: Sequence[str], frame_range: tuple, by_frame: dict, params: dict) -> tuple:
-    """Run the tracker over frames start..end; ``(rows per view (M, 10), frames, tracker seconds)``."""
+    """Run the tracker over frames start..end-2 (the released loop); ``(rows per view (M, 10),
+    frames tracked, tracker seconds)``. The tracker is causal: the frames it skips at the end
+    are past the output kept (``start+2..end-2``) anyway."""
     start, end = frame_range
+    last = end - LOOP_END
     tracker = MultiViewTracker(views, **params)
-    rows, seconds = track_rows(tracker, ((f, by_frame[f]) for f in range(start, end + 1)),
+    rows, seconds = track_rows(tracker, ((f, by_frame[f]) for f in range(start, last + 1)),
                                keep=(start + TRIM, end - TRIM))
-    return rows, end - start + 1, seconds
+    return rows, last - start + 1, seconds
 
 
 def run_sigma(sigma: float, scenes: Sequence[str], track: TrackConfig, out: Path, seed: int = 0,

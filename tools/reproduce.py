@@ -1,7 +1,7 @@
 """``make reproduce``: the paper's kind of tables on a larger synthetic dataset, every row a real run.
 
     python -m tools.reproduce [--out runs/reproduce] [--profile auto|cpu|gpu] [--force]
-                              [--group method|tracker ...] [--row NAME ...]
+                              [--group method|tracker|training ...] [--row NAME ...]
 
 1. Method: untrained features, then the self-supervised losses alone and combined, each trained
    from the same starting weights with the same schedule and tracked with the paper's tracker
@@ -9,6 +9,9 @@
 2. Tracker: the model trained with all three losses, tracked per view only, with cross-view
    association but no re-matching, with re-matching every 10 and every 30 frames, and with this
    codebase's tracklet association.
+3. Training: the released training, the paper's three-loss reading, each switch of the release
+   alone (pixels, forward pass, checkpoint rule) and this project's training
+   (:mod:`tools.training_rows`), tracked as the method rows.
 
 Profiles: ``cpu`` trains a small model (``configs/demo.yaml``'s 64x32 crops and head with a
 ResNet-18 from random init and a constant learning rate, the setting the tables were recorded
@@ -43,6 +46,7 @@ from engine.training_run import run_training
 from metrics.table import markdown_rows
 from models.embedding import imagenet_weights_path
 from tools.runs import track_and_score
+from tools.training_rows import ROWS as TRAINING_ROWS, training_rows
 
 COLUMNS = ("MOTA", "IDF1", "MVIDP", "MVIDR", "MVIDF1", "MVMA", "CVIDF1", "CVMA")
 # the larger synthetic dataset of the tables (the demo's is 4 scenes x 400 frames, seed 0)
@@ -67,15 +71,18 @@ TRACKER_ROWS = (
     ("re-matching every 30 frames (paper)", dict(association="release", renew_interval=30)),
     ("tracklet association (this codebase)", dict(association="tracklet")),
 )
+GROUPS = ("method", "tracker", "training")
 PROFILES = {
     # the demo's crops and head with the model and schedule the tables were recorded with
     "cpu": dict(config="configs/demo.yaml", note="a small model (ResNet-18, 64x32 crops, random init, 400 "
                 "steps of 4 samples at a constant lr 1e-3); the paper setting (ResNet-50, 224x224) needs a GPU",
                 model=dict(backbone="resnet18"),
                 train=dict(device="cpu", max_steps=400, batch_size=4, lr=1e-3, warmup_steps=0, schedule="constant")),
+    # sized so that the training table's two headline rows (release, paper) train, track and score
+    # within the GPU check's budget on one GPU (bench/gpu_check.sh, docs/PERF.md)
     "gpu": dict(config="configs/paper.yaml", note="the paper setting (ResNet-50, 224x224 crops), "
-                "300 steps of 8 samples", train=dict(device="cuda", max_steps=300, batch_size=8, val_interval=100,
-                                                      ckpt_interval=100, log_interval=25)),
+                "150 steps of 8 samples", train=dict(device="cuda", max_steps=150, batch_size=8, val_interval=50,
+                                                      ckpt_interval=400, log_interval=25)),
 }
 
 
@@ -85,11 +92,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=Path("data/reproduce"), help="synthetic dataset folder (made once)")
     p.add_argument("--profile", choices=["auto", "cpu", "gpu"], default="auto")
     p.add_argument("--force", action="store_true", help="re-run rows that already have results")
-    p.add_argument("--group", choices=["method", "tracker"], action="append",
-                   help="only this table (repeatable; default: both)")
-    p.add_argument("--row", action="append", metavar="NAME", choices=[name for name, _ in METHOD_ROWS],
-                   help="only this method row (repeatable; default: all); a short session runs the headline "
-                        "rows with it (bench/gpu_check.sh)")
+    p.add_argument("--group", choices=list(GROUPS), action="append",
+                   help="only this table (repeatable; default: all)")
+    p.add_argument("--row", action="append", metavar="NAME", choices=[n for n, _ in METHOD_ROWS + TRAINING_ROWS],
+                   help="only this row of the method or training table (repeatable; default: all); a short "
+                        "session runs the headline rows with it (bench/gpu_check.sh)")
     return p.parse_args(argv)
 
 
@@ -102,25 +109,31 @@ def pick_profile(name: str, cuda: bool) -> str:
     return name
 
 
+def dataset_setup(profile: str, data_root: Path, backbone: str, weights: str) -> tuple:
+    """``({section: {key: value}}, note)``: the synthetic dataset and the starting weights a
+    profile's rows train from (random init on a GPU without ImageNet weights, which the note says)."""
+    note = ""
+    if profile == "gpu" and weights == "imagenet" and not imagenet_weights_path(backbone).is_file():
+        weights = "none"
+        note = f"; random init: no ImageNet weights at {imagenet_weights_path(backbone)}"
+    workers = 2 if profile == "cpu" else 8
+    return {"data": {"root": str(data_root), "manifest": None, "num_workers": workers},
+            "model": {"weights": weights}}, note
+
+
 def base_config(profile: str, data_root: Path, out: Path) -> tuple:
     """``(config, note)`` of a profile: its YAML file, the synthetic dataset, the profile's
     training changes, the paper's training crops (no augmentation, whatever the demo uses) and
     the paper's tracker (Deep SORT's defaults, released association rules)."""
     spec = PROFILES[profile]
     cfg = load_config(spec["config"])
-    note = spec["note"]
-    weights = cfg.model.weights
-    if profile == "gpu" and weights == "imagenet" and not imagenet_weights_path(cfg.model.backbone).is_file():
-        weights = "none"
-        note += f"; random init: no ImageNet weights at {imagenet_weights_path(cfg.model.backbone)}"
-    workers = 2 if profile == "cpu" else 8
+    setup, weights_note = dataset_setup(profile, data_root, cfg.model.backbone, cfg.model.weights)
     paper = Config()
     crops = {k: getattr(paper.data, k) for k in ("box_jitter", "colour_jitter", "mirror")}
-    cfg = apply_dict(cfg, {"data": {"root": str(data_root), "manifest": None, "num_workers": workers, **crops},
-                           "model": {**spec.get("model", {}), "weights": weights},
-                           "train": {**spec["train"], "out_dir": str(out)}},
-                     source=f"profile {profile}")
-    return replace(cfg, track=paper.track), note
+    cfg = apply_dict(cfg, {**setup, "data": {**setup["data"], **crops},
+                           "model": {**spec.get("model", {}), **setup["model"]},
+                           "train": {**spec["train"], "out_dir": str(out)}}, source=f"profile {profile}")
+    return replace(cfg, track=paper.track), spec["note"] + weights_note
 
 
 def fingerprint(cfg: Config, checkpoint: str) -> str:
@@ -142,16 +155,19 @@ def slug(name: str) -> str:
 
 
 def run_row(cfg: Config, row_dir: Path, loss_weights, force: bool, features_from: Path = None,
-            checkpoint: str = None, track_changes=None) -> dict:
-    """Train (when ``loss_weights`` is given), track and score one row; reuse a finished row."""
+            checkpoint: str = None, track_changes=None, train: bool = False) -> dict:
+    """Train (when ``loss_weights`` is given, or ``train``), track and score one row; reuse a
+    finished row. A trained row tracks its ``best.pt`` (chosen by its ``train.select``)."""
     if loss_weights is not None:
-        cfg = replace(cfg, loss=replace(cfg.loss, **loss_weights),
-                      train=replace(cfg.train, out_dir=str(row_dir / "train")))
+        cfg = replace(cfg, loss=replace(cfg.loss, **loss_weights))
+    if loss_weights is not None or train:
+        cfg = replace(cfg, train=replace(cfg.train, out_dir=str(row_dir / "train")))
         checkpoint = str(row_dir / "train" / "best.pt")
     if track_changes:
         cfg = replace(cfg, track=replace(cfg.track, **track_changes))
     checkpoint = checkpoint or "init"
-    key = fingerprint(cfg, checkpoint if loss_weights is None else "trained")
+    trains = loss_weights is not None or train
+    key = fingerprint(cfg, "trained" if trains else checkpoint)
     record_path = row_dir / "row.json"
     if record_path.is_file() and not force:
         record = json.loads(record_path.read_text())
@@ -160,7 +176,7 @@ def run_row(cfg: Config, row_dir: Path, loss_weights, force: bool, features_from
             return record
     t0 = time.perf_counter()
     save_config(cfg, row_dir / "config.yaml")
-    if loss_weights is not None:
+    if trains:
         run_training(cfg)
     t1 = time.perf_counter()
     report = track_and_score(cfg, checkpoint, row_dir / "test", features_from)
@@ -192,7 +208,10 @@ def write_tables(out: Path, profile: str, note: str, cfg: Config, tables: dict, 
              f"Machine: {machine(profile)}.", ""]
     titles = {"method": "Method (tracker: the paper's, released association, re-matching every 30 frames)",
               "method_tracklet": "Method, tracked with this codebase's tracklet association",
-              "tracker": f"Tracker (features: {FULL_MODEL})"}
+              "tracker": f"Tracker (features: {FULL_MODEL})",
+              "training": "Training: the release, the paper's reading, each release switch alone, this project's "
+                          "(tracker: the paper's)",
+              "training_tracklet": "Training, tracked with this codebase's tracklet association"}
     for group, rows in tables.items():
         extra = {name: {"change": r["change"], "train (s)": f"{r['train_s']:.0f}", "wall (s)": f"{r['wall_s']:.0f}",
                         "config": f"`{r['config']}`"} for name, r in rows.items()}
@@ -218,7 +237,7 @@ def main(args: argparse.Namespace) -> int:
     ensure_dataset(args.data, workers=min(8, os.cpu_count() or 1), **DATASET)
     out = args.out / profile
     cfg, note = base_config(profile, args.data, out)
-    groups = args.group or ["method", "tracker"]
+    groups = args.group or list(GROUPS)
     tables: dict = {}
     md = ""
 
@@ -230,8 +249,10 @@ def main(args: argparse.Namespace) -> int:
                                                     if g != "method" or "method" in groups}, started)
 
     # the tracker table needs the full model's row; --force re-runs only the groups asked for
-    method_rows = [r for r in METHOD_ROWS if not args.row or r[0] in args.row]
-    for name, weights in (method_rows if "method" in groups else [r for r in METHOD_ROWS if r[0] == FULL_MODEL]):
+    method_rows = [] if groups == ["training"] else \
+        [r for r in METHOD_ROWS if not args.row or r[0] in args.row] if "method" in groups else \
+        [r for r in METHOD_ROWS if r[0] == FULL_MODEL]
+    for name, weights in method_rows:
         change = ("no training (`--checkpoint init`)" if weights is None else
                   options("loss", {k: v for k, v in weights.items() if v != 1.0}))
         add("method", name, run_row(cfg, out / "method" / slug(name), weights, args.force and "method" in groups),
@@ -248,6 +269,16 @@ def main(args: argparse.Namespace) -> int:
             row = run_row(cfg, out / "tracker" / slug(name), None, args.force, full / "test",
                           tables["method"][FULL_MODEL]["checkpoint"], changes)
             add("tracker", name, row, options("track", changes))
+    if "training" in groups:
+        setup, _ = dataset_setup(profile, args.data, cfg.model.backbone, cfg.model.weights)
+        for name, row_cfg, change in training_rows(profile, cfg, setup, PROFILES[profile]["train"], args.row):
+            row_dir = out / "training" / slug(name)
+            add("training", name, run_row(row_cfg, row_dir, None, args.force, train=True), change)
+            tracklet = dict(association="tracklet")
+            add("training_tracklet", name,
+                run_row(row_cfg, out / "training_tracklet" / slug(name), None, args.force, row_dir / "test",
+                        tables["training"][name]["checkpoint"], tracklet),
+                f"{change} {options('track', tracklet)}")
     print(md)
     return 0
 

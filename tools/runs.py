@@ -17,7 +17,7 @@ def track_and_score(cfg: Config, checkpoint, out: Path, features_from: Optional[
                     **track_changes) -> EvalReport:
     """Track the test split into ``out`` (see :func:`track`) and evaluate it with the official metrics."""
     track(cfg, checkpoint, out, features_from, **track_changes)
-    data, _ = load_scenes(scenes_from_layout(cfg.data.root, out))
+    data, _ = load_scenes(scenes_from_layout(cfg.data.root, out, cfg.data.manifest, cfg.data.ranges))
     return evaluate(data)
 
 
