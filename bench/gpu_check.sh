@@ -16,7 +16,8 @@
 #   background  nice'd: the reproduction's synthetic dataset and crop caches (300, CPU work)
 #   environment versions, the GPU, every project module imported without motmetrics (60)
 #   cuda_tests  the CUDA tests (90)
-#   train       our training step vs ResNet-50's plain fwd+bwd, 224x224, bf16, channels_last (90)
+#   train       our training step (batched, and per_image as the release) vs ResNet-50's plain
+#               fwd+bwd, 224x224, bf16, channels_last (90)
 #   embed       inference embedding crops/s in bf16 vs the plain forward (60)
 #   loss        the loss alone, 8 images x 8 people, vectorised vs loops (60)
 #   rows        the reproduction's two headline rows, GPU profile (270, after the background job)
@@ -121,7 +122,7 @@ main() {
 
   step environment 60 '^imports:' "$PY" -m bench.environment
   step cuda_tests 90 '(passed|failed|skipped|error)' "$PY" -m pytest -q -p no:cacheprovider tests/test_losses.py -k cuda
-  step train 90 '(crops/step|^train step:)' "$PY" -m bench.train_throughput "${TRAIN[@]}"
+  step train 90 '(crops/step|^train step)' "$PY" -m bench.train_throughput "${TRAIN[@]}" --per-image
   step embed 60 '^embed:' "$PY" -m bench.embed_speed "${EMBED[@]}"
   step loss 60 '^(B=|loss fwd\+bwd:)' "$PY" -m bench.loss_speed "${LOSS[@]}"
 

@@ -10,7 +10,9 @@ backbone's forward + backward with cross-entropy on random labels over the same 
 at the same size and precision, with the same optimiser. Both run in this one process on random
 uint8 crops (the loader is measured by bench.loader_throughput). Target on a GPU: >= 85%.
 
-``--compile``: then both once more with their backbones under ``torch.compile`` (what
+``--per-image``: our step once more with ``train.forward=per_image`` (configs/release.yaml's
+BatchNorm statistics per image), against the same ceiling. ``--compile``: then ours (batched
+forward) and the ceiling once more with their backbones under ``torch.compile`` (what
 ``train.compile`` does, :func:`engine.trainer.compile_backbone`), printed after the eager figures
 so that a compilation stopped by a time limit loses nothing measured before it. Stretch target:
 our compiled step >= 85% of the compiled ceiling.
@@ -56,6 +58,8 @@ def parse_args(argv=None):
     p.add_argument("--people", type=int, default=10, help="people per image (4 views x 2 frames)")
     p.add_argument("--steps", type=int, default=None, help="timed steps (default: 30 CUDA, 3 CPU)")
     p.add_argument("--amp", default="bf16", choices=["bf16", "fp16", "none"])
+    p.add_argument("--per-image", action="store_true",
+                   help="also time our step with train.forward=per_image (the release's per-image BatchNorm)")
     p.add_argument("--compile", action="store_true", help="also time both with torch.compile'd backbones")
     p.add_argument("--compile-backend", default="inductor",
                    help="torch.compile backend (eager: tracing only, no code generation; for a quick CPU check)")
@@ -89,8 +93,8 @@ def main(args):
     labels = torch.randint(0, 1000, (crops,), device=device)
     flat = images.view(crops, 3, size, size)
 
-    def our_step():
-        optimisation_step(model, loss_fn, opt, scaler, images, mask, device, amp, cuda)
+    def our_step(forward="batched"):
+        optimisation_step(model, loss_fn, opt, scaler, images, mask, device, amp, cuda, forward=forward)
 
     def plain_step():
         x = normalize(flat.to(device, non_blocking=True))
@@ -109,6 +113,10 @@ def main(args):
     ours, ceiling = timed(our_step, steps, warmup, device), timed(plain_step, steps, warmup, device)
     print(f"train step: ours {crops / ours:,.0f} crops/s, plain fwd+bwd {crops / ceiling:,.0f} crops/s, "
           f"{100 * ceiling / ours:.1f}% of the ceiling", flush=True)
+    if args.per_image:
+        per_image = timed(lambda: our_step("per_image"), steps, warmup, device)
+        print(f"train step, per_image forward (the release's): ours {crops / per_image:,.0f} crops/s, "
+              f"{100 * ceiling / per_image:.1f}% of the ceiling", flush=True)
     if not args.compile:
         return
     compile_backbone(model, args.compile_backend)

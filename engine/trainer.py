@@ -106,6 +106,10 @@ class Trainer:
         if cfg.select != "train_loss" and val_set is None:
             raise ValueError(f"train.select={cfg.select} needs held-out frames: set data.val_split or "
                              f"data.val_fraction > 0, or choose train.select=train_loss")
+        if cfg.compile and cfg.forward != "batched":
+            raise ValueError(f"train.compile=true needs train.forward=batched: with {cfg.forward} the split of "
+                             f"the crops into images changes every step, and torch.compile would compile again "
+                             f"each step (then give up and run uncompiled)")
         self.augment = CropAugment(data.box_jitter, data.colour_jitter, data.mirror, seed=cfg.seed + dist_info.rank,
                                    device=device)
         self.out_dir = Path(cfg.out_dir)

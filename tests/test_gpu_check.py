@@ -46,6 +46,7 @@ def test_dry_run_on_the_cpu_without_motmetrics(tmp_path):
         assert f"  {step} " in summary and f"  {step.ljust(12)} ok" in summary, step
     assert "imports: " in summary and "all fine" in summary
     assert "train step: ours" in summary and "compiled train step (eager): ours" in summary
+    assert "train step, per_image forward (the release's): ours" in summary
     assert "embed: ours" in summary and "loss fwd+bwd: vectorised" in summary
     assert "DDP: not measured" in summary
     out = sorted(p.name for p in (tmp_path / "out").iterdir())
@@ -151,6 +152,11 @@ def test_train_compile_compiles_the_backbone_in_place(toy_root, tmp_path, monkey
     assert fn.__self__ is trainer.model.backbone and kwargs == {"backend": "inductor"}
     saved = load_checkpoint(tmp_path / "b" / "last.pt")["model"]
     assert list(saved) == list(build_model("resnet10", "logits").state_dict())
+    # per-image BatchNorm splits the crops anew every step: compiling would recompile every step
+    with pytest.raises(ValueError, match="train.compile=true needs train.forward=batched"):
+        train.main(train.load_config(None, common + [f"--train.out_dir={tmp_path / 'c'}", "--train.compile=true",
+                                                     "--train.forward=per_image"]))
+    assert len(calls) == 1
 
 
 def test_compiled_step_equals_the_eager_step():
