@@ -89,6 +89,7 @@ class TrainConfig:
     schedule: str = "constant"  # learning-rate schedule after warm-up: constant or cosine
     amp: str = "bf16"  # mixed precision on CUDA: bf16, fp16 (with GradScaler) or none (CPU: none)
     channels_last: bool = True  # channels_last memory format (CUDA and CPU: faster convolutions on both)
+    compile: bool = False  # torch.compile the backbone (training, forward: batched; the first steps compile, minutes)
     log_interval: int = 20  # steps between log lines
     val_interval: int = 500  # steps between validations (and best-checkpoint decisions)
     ckpt_interval: int = 1000  # steps between checkpoints (last.pt)

@@ -50,6 +50,16 @@ class _SkipSampler(Sampler):
         return max(0, len(self.sampler) - self.skip)
 
 
+def compile_backbone(model: torch.nn.Module, backend: str = "inductor") -> None:
+    """``torch.compile`` the backbone of an :class:`~models.embedding.EmbeddingNet` in place.
+
+    ``nn.Module.compile`` keeps the parameter names, so checkpoints of a compiled run load into an
+    uncompiled model (inference). The number of crops varies from step to step: after the first
+    change torch compiles once more with a dynamic batch dimension.
+    """
+    model.backbone.compile(backend=backend)
+
+
 def optimisation_step(model: torch.nn.Module, loss_fn: torch.nn.Module, optimizer: torch.optim.Optimizer,
                       scaler: torch.amp.GradScaler, images: torch.Tensor, mask: torch.Tensor,
                       device: torch.device, amp: str = "none", channels_last: bool = False,
@@ -96,6 +106,10 @@ class Trainer:
         if cfg.select != "train_loss" and val_set is None:
             raise ValueError(f"train.select={cfg.select} needs held-out frames: set data.val_split or "
                              f"data.val_fraction > 0, or choose train.select=train_loss")
+        if cfg.compile and cfg.forward != "batched":
+            raise ValueError(f"train.compile=true needs train.forward=batched: with {cfg.forward} the split of "
+                             f"the crops into images changes every step, and torch.compile would compile again "
+                             f"each step (then give up and run uncompiled)")
         self.augment = CropAugment(data.box_jitter, data.colour_jitter, data.mirror, seed=cfg.seed + dist_info.rank,
                                    device=device)
         self.out_dir = Path(cfg.out_dir)
@@ -104,6 +118,8 @@ class Trainer:
         model = model.to(device)
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
+        if cfg.compile:
+            compile_backbone(model)
         self.model = model
         self.ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
             if dist_info.enabled else model

@@ -115,7 +115,7 @@ def test_gpu_training_rows_are_the_yaml_files(tmp_path):
         assert (row.loss, row.track) == (source.loss, source.track)
         assert row.train.forward == source.train.forward and row.data.pixels == source.data.pixels
         assert row.train.batch_size == source.train.batch_size == 1
-        assert row.train.max_steps == 300 * 8  # the profile's 300 steps of 8 samples, as samples
+        assert row.train.max_steps == 150 * 8  # the profile's 150 steps of 8 samples, as samples
         assert row.data.root == str(tmp_path / "data") and row.data.manifest is None
 
 

@@ -1,7 +1,7 @@
 """``make reproduce``: the paper's kind of tables on a larger synthetic dataset, every row a real run.
 
     python -m tools.reproduce [--out runs/reproduce] [--profile auto|cpu|gpu] [--force]
-                              [--group method|tracker|training ...]
+                              [--group method|tracker|training ...] [--row NAME ...]
 
 1. Method: untrained features, then the self-supervised losses alone and combined, each trained
    from the same starting weights with the same schedule and tracked with the paper's tracker
@@ -46,7 +46,7 @@ from engine.training_run import run_training
 from metrics.table import markdown_rows
 from models.embedding import imagenet_weights_path
 from tools.runs import track_and_score
-from tools.training_rows import training_rows
+from tools.training_rows import ROWS as TRAINING_ROWS, training_rows
 
 COLUMNS = ("MOTA", "IDF1", "MVIDP", "MVIDR", "MVIDF1", "MVMA", "CVIDF1", "CVMA")
 # the larger synthetic dataset of the tables (the demo's is 4 scenes x 400 frames, seed 0)
@@ -78,9 +78,11 @@ PROFILES = {
                 "steps of 4 samples at a constant lr 1e-3); the paper setting (ResNet-50, 224x224) needs a GPU",
                 model=dict(backbone="resnet18"),
                 train=dict(device="cpu", max_steps=400, batch_size=4, lr=1e-3, warmup_steps=0, schedule="constant")),
+    # sized so that the training table's two headline rows (release, paper) train, track and score
+    # within the GPU check's budget on one GPU (bench/gpu_check.sh, docs/PERF.md)
     "gpu": dict(config="configs/paper.yaml", note="the paper setting (ResNet-50, 224x224 crops), "
-                "300 steps of 8 samples", train=dict(device="cuda", max_steps=300, batch_size=8, val_interval=100,
-                                                      ckpt_interval=100, log_interval=25)),
+                "150 steps of 8 samples", train=dict(device="cuda", max_steps=150, batch_size=8, val_interval=50,
+                                                      ckpt_interval=400, log_interval=25)),
 }
 
 
@@ -92,6 +94,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--force", action="store_true", help="re-run rows that already have results")
     p.add_argument("--group", choices=list(GROUPS), action="append",
                    help="only this table (repeatable; default: all)")
+    p.add_argument("--row", action="append", metavar="NAME", choices=[n for n, _ in METHOD_ROWS + TRAINING_ROWS],
+                   help="only this row of the method or training table (repeatable; default: all); a short "
+                        "session runs the headline rows with it (bench/gpu_check.sh)")
     return p.parse_args(argv)
 
 
@@ -245,7 +250,8 @@ def main(args: argparse.Namespace) -> int:
 
     # the tracker table needs the full model's row; --force re-runs only the groups asked for
     method_rows = [] if groups == ["training"] else \
-        METHOD_ROWS if "method" in groups else [r for r in METHOD_ROWS if r[0] == FULL_MODEL]
+        [r for r in METHOD_ROWS if not args.row or r[0] in args.row] if "method" in groups else \
+        [r for r in METHOD_ROWS if r[0] == FULL_MODEL]
     for name, weights in method_rows:
         change = ("no training (`--checkpoint init`)" if weights is None else
                   options("loss", {k: v for k, v in weights.items() if v != 1.0}))
@@ -265,7 +271,7 @@ def main(args: argparse.Namespace) -> int:
             add("tracker", name, row, options("track", changes))
     if "training" in groups:
         setup, _ = dataset_setup(profile, args.data, cfg.model.backbone, cfg.model.weights)
-        for name, row_cfg, change in training_rows(profile, cfg, setup, PROFILES[profile]["train"]):
+        for name, row_cfg, change in training_rows(profile, cfg, setup, PROFILES[profile]["train"], args.row):
             row_dir = out / "training" / slug(name)
             add("training", name, run_row(row_cfg, row_dir, None, args.force, train=True), change)
             tracklet = dict(association="tracklet")

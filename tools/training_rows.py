@@ -79,11 +79,14 @@ def project_config(profile: str, base: Config, setup: dict, train: dict, track) 
     return cfg, f"`{path}` (its training sections)" if path else "config.py defaults"
 
 
-def training_rows(profile: str, base: Config, setup: dict, train: dict) -> list:
-    """``[(row name, config, change)]`` of the training table, in ``ROWS`` order."""
+def training_rows(profile: str, base: Config, setup: dict, train: dict, only=None) -> list:
+    """``[(row name, config, change)]`` of the training table, in ``ROWS`` order (``only``: these
+    row names; None: all)."""
     release, release_change = release_config(profile, base, setup, train)
     rows = []
     for name, changes in ROWS:
+        if only and name not in only:
+            continue
         if changes is None:
             cfg, change = project_config(profile, base, setup, train, base.track)
         else:
