@@ -13,7 +13,7 @@ $(VENV)/.installed: requirements.lock
 	touch $@
 
 # Synthetic data -> self-supervised training -> tracking -> evaluation, on a 2-core CPU in
-# about 9 minutes; outputs in runs/demo/. Fails (exit 1) if the trained model does not beat the
+# about 6 minutes; outputs in runs/demo/. Fails (exit 1) if the trained model does not beat the
 # untrained one by the bar (+10 MVIDF1, +5 IDF1).
 demo: $(VENV)/.installed
 	$(PY) -m tools.demo
