@@ -59,15 +59,16 @@ def released_losses(features: list) -> tuple:
                 pairs += 1
                 pair_sum = pair_sum + released_hinge(released_cycle(blocks[i][j]))
     triple_sum, triples = 0, 0
-    for i in range(k):
-        for j in range(k):
-            if i < j:
-                for m in range(k):
-                    if m != i and m != j:
-                        triples += 1
-                        through = blocks[i][m] @ blocks[m][j]  # raw cosine blocks, multiplied
-                        triple_sum = triple_sum + released_hinge(released_cycle(through))
+    for i, j, m in ordered_triples(k):
+        triples += 1
+        through = blocks[i][m] @ blocks[m][j]  # raw cosine blocks, multiplied
+        triple_sum = triple_sum + released_hinge(released_cycle(through))
     return pair_sum / pairs, triple_sum / triples
+
+
+def ordered_triples(k: int) -> list:
+    """The released loops' image triples: every pair i < j with every third image m, in loop order."""
+    return [(i, j, m) for i in range(k) for j in range(i + 1, k) for m in range(k) if m != i and m != j]
 
 
 def journal_triplewise(features: list) -> torch.Tensor:
@@ -78,15 +79,11 @@ def journal_triplewise(features: list) -> torch.Tensor:
     k = len(x)
     p = [[scaled_softmax(x[i] @ x[j].t()) for j in range(k)] for i in range(k)]
     total, count = 0, 0
-    for i in range(k):
-        for j in range(k):
-            if i < j:
-                for m in range(k):
-                    if m != i and m != j:
-                        count += 1
-                        path = p[i][m] @ p[m][j]
-                        cycle = p[j][i] @ path if path.shape[0] < path.shape[1] else path @ p[j][i]
-                        total = total + released_hinge(cycle)
+    for i, j, m in ordered_triples(k):
+        count += 1
+        path = p[i][m] @ p[m][j]
+        cycle = p[j][i] @ path if path.shape[0] < path.shape[1] else path @ p[j][i]
+        total = total + released_hinge(cycle)
     return total / count
 
 
