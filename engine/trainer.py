@@ -150,7 +150,7 @@ class Trainer:
         self.step, self.best = int(state["step"]), state["best"]
         self.epoch_loss = list(state.get("epoch_loss") or [0.0, 0])
         set_rng_state(state["rng"])
-        if self.augment is not None and state.get("augment") is not None:
+        if state.get("augment") is not None:  # None in checkpoints from before augmentation
             self.augment.load_state_dict(state["augment"])
         log.info("resumed from %s at step %d", path, self.step)
         if self.info.is_main:
@@ -165,7 +165,7 @@ class Trainer:
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
             "step": self.step, "epoch": self.step // self.steps_per_epoch, "rng": rng_state(),
             "config": self.config_dict, "best": self.best, "epoch_loss": self.epoch_loss,
-            "augment": self.augment.state_dict() if self.augment is not None else None})
+            "augment": self.augment.state_dict()})
 
     def _record(self, entry: dict) -> None:
         if self.info.is_main:
