@@ -79,9 +79,8 @@ def optimisation_step(model: torch.nn.Module, loss_fn: torch.nn.Module, optimize
     return {k: v.detach() for k, v in terms.items()}
 
 
-# train.select -> (the value compared, True if lower is better)
-SELECTION = {"val_loss": ("val_loss", True), "train_loss": ("train_loss", True),
-             "val_assoc_acc": ("val_assoc_acc", False)}
+# train.select (the name of the value compared) -> True if lower is better
+LOWER_IS_BETTER = {"val_loss": True, "train_loss": True, "val_assoc_acc": False}
 
 
 class Trainer:
@@ -100,9 +99,9 @@ class Trainer:
         self.cfg, self.config_dict, self.info, self.device = cfg, config_dict, dist_info, device
         self.frames, self.num_workers, self.pixels = data.frames, data.num_workers, data.pixels
         try:
-            self.select_key, self.lower_is_better = SELECTION[cfg.select]
+            self.select_key, self.lower_is_better = cfg.select, LOWER_IS_BETTER[cfg.select]
         except KeyError:
-            raise KeyError(f"unknown train.select {cfg.select!r}; valid: {sorted(SELECTION)}") from None
+            raise KeyError(f"unknown train.select {cfg.select!r}; valid: {sorted(LOWER_IS_BETTER)}") from None
         if cfg.select != "train_loss" and val_set is None:
             raise ValueError(f"train.select={cfg.select} needs held-out frames: set data.val_split or "
                              f"data.val_fraction > 0, or choose train.select=train_loss")
