@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from metrics.hota import FIELDS, HotaResult, hota_sequence, iou_trackeval
+from tools.hota_files_check import evaluator_hota, write_sequences
 
 ALPHAS = np.arange(0.05, 0.99, 0.05)  # TrackEval's 19 localisation thresholds
 
@@ -77,38 +78,13 @@ def random_sequence(rng, frames=12, people=4):
     return rows(*gt), rows(*res)
 
 
-def write_mot17(path, data, gt):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    extra = "1,1,1" if gt else "-1,-1,-1"  # GT columns 7-9: evaluated, pedestrian, visible
-    path.write_text("".join(f"{int(r[0])},{int(r[1])},{float(r[2])!r},{float(r[3])!r},{float(r[4])!r},{float(r[5])!r},{extra}\n" for r in data))
-
-
-def trackeval_files(tmp_path, seqs):
-    """TrackEval's own Evaluator on MOTChallenge files of ``{name: (gt, res)}``: its HOTA results
-    per sequence and combined (``COMBINED_SEQ``)."""
-    import trackeval  # noqa: F401  (installed with the project; metrics.hota has imported it)
-
-    for name, (gt, res) in seqs.items():
-        write_mot17(tmp_path / "gt" / name / "gt" / "gt.txt", gt, True)
-        write_mot17(tmp_path / "trk" / "ours" / "data" / f"{name}.txt", res, False)
-    length = {n: int(max(g[:, 0].max(), r[:, 0].max())) for n, (g, r) in seqs.items()}
-    dataset = trackeval.datasets.MotChallenge2DBox({
-        "GT_FOLDER": str(tmp_path / "gt"), "TRACKERS_FOLDER": str(tmp_path / "trk"), "SKIP_SPLIT_FOL": True,
-        "SEQ_INFO": length, "TRACKERS_TO_EVAL": ["ours"], "PRINT_CONFIG": False})
-    evaluator = trackeval.Evaluator({
-        "USE_PARALLEL": False, "PRINT_RESULTS": False, "PRINT_CONFIG": False, "TIME_PROGRESS": False,
-        "OUTPUT_SUMMARY": False, "OUTPUT_DETAILED": False, "PLOT_CURVES": False, "LOG_ON_ERROR": None})
-    out, _ = evaluator.evaluate([dataset], [trackeval.metrics.HOTA()])
-    return {k: v["pedestrian"]["HOTA"] for k, v in out["MotChallenge2DBox"]["ours"].items()}
-
-
-def test_in_memory_call_equals_trackevals_evaluator(tmp_path, capsys):
+def test_in_memory_call_equals_trackevals_evaluator(tmp_path):
     """The per-frame data we hand to HOTA is what TrackEval's MOTChallenge reader builds from files
-    whose GT columns 7-9 say "evaluated pedestrian": equal numbers per sequence and combined."""
+    whose GT columns 7-9 say "evaluated pedestrian" (tools/hota_files_check.py writes them): equal
+    numbers per sequence and combined. (That tool runs the same check on the 49 released sequences.)"""
     rng = np.random.default_rng(5)
     seqs = {f"seq{i}": random_sequence(rng) for i in range(3)}
-    ref = trackeval_files(tmp_path, seqs)
-    capsys.readouterr()
+    ref = evaluator_hota(tmp_path, write_sequences(tmp_path, {n: (g, r, 1) for n, (g, r) in seqs.items()}))
     ours = {name: hota_sequence(gt, res) for name, (gt, res) in seqs.items()}
     for name, result in ours.items():
         for k in FIELDS:
