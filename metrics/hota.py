@@ -35,6 +35,7 @@ from typing import Sequence
 
 import numpy as np
 
+from errors import KnownError
 from loader.mot import FRAME, ID
 from metrics.pairs import same_frame_pairs
 from metrics.sequence import as_rows, keep_last_copy, renumber
@@ -43,12 +44,22 @@ FIELDS = ("HOTA", "DetA", "AssA", "LocA", "DetRe", "DetPr", "AssRe", "AssPr")
 _OPTIONAL_IMPORT_NOTE = "Error importing BURST due to missing underlying dependency"
 
 
+class MissingPackageError(KnownError, ImportError):
+    """trackeval is not installed; the message says how to install it."""
+
+
 def _import_hota():
     """TrackEval's HOTA class; the package's import-time note about its optional BURST dataset
     (it needs pycocotools) is dropped, any other output is passed on to stderr."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        from trackeval.metrics import HOTA
+        try:
+            from trackeval.metrics import HOTA
+        except ModuleNotFoundError as e:
+            if (e.name or "").split(".")[0] != "trackeval":  # not a dependency missing inside it
+                raise
+            raise MissingPackageError("the hota metrics need the trackeval package: pip install --no-deps "
+                                      "trackeval==1.3.0 (or make test, which installs the lock)") from None
     rest = [line for line in out.getvalue().splitlines() if line and not line.startswith(_OPTIONAL_IMPORT_NOTE)]
     if rest:
         print("\n".join(rest), file=sys.stderr)

@@ -1,5 +1,7 @@
 """HOTA through TrackEval's metric class (metrics/hota.py): hand-computed tiny cases, and our in-memory
 call against TrackEval's own file-based Evaluator on the same small sequences."""
+import sys
+
 import numpy as np
 import pytest
 
@@ -93,3 +95,13 @@ def test_in_memory_call_equals_trackevals_evaluator(tmp_path):
     for k in FIELDS:
         np.testing.assert_allclose(combined.fields[k], ref["COMBINED_SEQ"][k], rtol=0, atol=1e-12, err_msg=k)
     assert 0.2 < combined.summary()["HOTA"] < 0.95  # a case with real errors, not a trivial one
+
+
+def test_missing_trackeval_is_a_known_error(monkeypatch):
+    import errors
+    from metrics import hota
+
+    monkeypatch.setitem(sys.modules, "trackeval", None)
+    monkeypatch.setitem(sys.modules, "trackeval.metrics", None)
+    with pytest.raises(errors.KnownError, match="pip install --no-deps trackeval==1.3.0"):
+        hota._import_hota()
