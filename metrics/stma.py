@@ -32,7 +32,7 @@ from scipy.optimize import linear_sum_assignment
 
 from loader.mot import FRAME, ID
 from metrics.pairs import iou_devkit, same_frame_pairs
-from metrics.sequence import as_rows
+from metrics.sequence import as_rows, renumber
 
 WINDOWS = (5, 10, 30)
 IOU_THRESHOLD = 0.5  # a match needs IoU > this
@@ -77,24 +77,24 @@ def view_entries(gt: np.ndarray, res: np.ndarray, start: int, end: int,
     r_alone = ~np.isin(r_frame, both)
     untaken_g = _untaken(g_frame, g_id, m_gt, ~g_alone)
     untaken_r = _untaken(r_frame, r_id, m_res, ~r_alone)
-    nan = np.full
+    no_pred = np.full(int(g_alone.sum()) + len(untaken_g[0]), np.nan)
+    no_gt = np.full(int(r_alone.sum()) + len(untaken_r[0]), np.nan)
     frame = np.r_[g_frame[m_gt], r_frame[r_alone], untaken_r[0], g_frame[g_alone], untaken_g[0]]
-    pred = np.r_[r_id[m_res], r_id[r_alone], untaken_r[1], nan(g_alone.sum() + len(untaken_g[0]), np.nan)]
-    gt_out = np.r_[g_id[m_gt], nan(r_alone.sum() + len(untaken_r[0]), np.nan), g_id[g_alone], untaken_g[1]]
+    pred = np.r_[r_id[m_res], r_id[r_alone], untaken_r[1], no_pred]
+    gt_out = np.r_[g_id[m_gt], no_gt, g_id[g_alone], untaken_g[1]]
     return frame, pred, gt_out
 
 
 def _untaken(frames: np.ndarray, ids: np.ndarray, taken_rows: np.ndarray, shared: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct ``(frame, id)`` among the rows in ``shared`` frames whose id no matched row of that
-    frame has: ``(frames, ids)``."""
-    taken = {(f, i) for f, i in zip(frames[taken_rows].tolist(), ids[taken_rows].tolist())}
-    rows = np.flatnonzero(shared)
-    left = sorted({(f, i) for f, i in zip(frames[rows].tolist(), ids[rows].tolist())} - taken)
-    if not left:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    f, i = zip(*left)
-    return np.asarray(f, dtype=np.int64), np.asarray(i, dtype=np.float64)
+    """Distinct ``(frame, id)`` among the rows in ``shared`` frames (a (N,) mask) whose id no
+    matched row of that frame has, ordered by frame then id: ``(frames, ids)``."""
+    codes, n = renumber(ids)
+    key = frames * max(n, 1) + codes
+    left = shared & ~np.isin(key, key[taken_rows])
+    _, first = np.unique(key[left], return_index=True)
+    rows = np.flatnonzero(left)[first]
+    return frames[rows], ids[rows]
 
 
 def _codes(values: np.ndarray) -> np.ndarray:
