@@ -198,7 +198,7 @@ class EvalReport:
         details = {
             "overall": self._details(views, scenes),
             "per_scene": {n: self._details([self.views[k] for k in s.views], [s]) for n, s in self.scenes.items()},
-            "per_view": {k: self._details([v], []) for k, v in self.views.items()},
+            "per_view": {k: self._details([v]) for k, v in self.views.items()},
         }
         if "official" in self.families:  # the official overall MVIDP/MVIDR are scene means, not frame-pooled ones
             details["overall"]["crossview"].update(crossview_overall([s.crossview for s in scenes]))
@@ -214,24 +214,26 @@ class EvalReport:
         }
         return _json_safe(doc)
 
-    def _details(self, views: list, scenes: list) -> dict:
-        """Every count and derived ratio of some views and the scenes holding them (none for a
-        view alone), grouped by metric family (the JSON's ``details``)."""
+    def _details(self, views: list, scenes: Optional[list] = None) -> dict:
+        """Every count and derived ratio of some views and the scenes holding them (``None`` for a
+        view alone: no cross-view counts), grouped by metric family (the JSON's ``details``)."""
+        with_scenes = scenes is not None
+        scenes = scenes or []
         out = {}
         if "official" in self.families:
             clear, ident = ClearCounts.total(v.clear for v in views), IdCounts.total(v.ident for v in views)
             out["clear"] = {**clear.as_dict(), **clear.ratios()}
             out["identity"] = {**ident.as_dict(), **ident.ratios()}
-            if scenes:
+            if with_scenes:
                 crossview = CrossViewCounts.total(s.crossview for s in scenes)
                 out["crossview"] = {**crossview.as_dict(), **crossview.ratios()}
-        if "cv" in self.families and scenes:
+        if "cv" in self.families and with_scenes:
             cv_ident, cv_clear = IdCounts.total(s.cv_ident for s in scenes), ClearCounts.total(s.cv_clear for s in scenes)
             out["cv_concatenated"] = {**cv_ident.as_dict(), **cv_ident.ratios()}
             out["cv_interleaved"] = {**cv_clear.as_dict(), **cv_clear.ratios()}
         if "hota" in self.families:
             out["hota"] = _combine_hota([v.hota for v in views]).details()
-            if scenes:
+            if with_scenes:
                 out["cv_hota"] = _combine_hota([s.cv_hota for s in scenes]).details()
         return out
 

@@ -78,9 +78,12 @@ class HotaResult:
 
     @classmethod
     def combine(cls, results: Sequence["HotaResult"]) -> "HotaResult":
-        """TrackEval's ``combine_sequences`` of several results (an empty list gives NaNs)."""
+        """TrackEval's ``combine_sequences`` of several results (one result is returned as it is, as
+        TrackEval reports a sequence; an empty list gives NaNs)."""
         if not results:
             return cls()
+        if len(results) == 1:
+            return results[0]
         return cls(_HOTA().combine_sequences({str(i): r.fields for i, r in enumerate(results)}))
 
     def summary(self) -> dict:

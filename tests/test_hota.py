@@ -105,3 +105,24 @@ def test_missing_trackeval_is_a_known_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "trackeval.metrics", None)
     with pytest.raises(errors.KnownError, match="pip install --no-deps trackeval==1.3.0"):
         hota._import_hota()
+
+
+def test_cross_view_hota_needs_one_id_across_views():
+    """Two views, one person, perfect boxes: per-view HOTA 1 whatever the ids; on the concatenated
+    layout, ids 5 and 6 for the two views halve AssA (each result covers 3 of the person's 6
+    frames): CVHOTA = sqrt(1/2). The same id in both views gives 1."""
+    from metrics.evaluate import evaluate
+    from metrics.inputs import SceneData, ViewData
+
+    gt = rows(*[(f, 1, 0, 0, 10, 20) for f in (1, 2, 3)])
+
+    def scene(id_a, id_b):
+        res = [gt.copy(), gt.copy()]
+        res[0][:, 1], res[1][:, 1] = id_a, id_b
+        return SceneData("s", 1, 3, [ViewData("s_1", gt, res[0]), ViewData("s_2", gt, res[1])])
+
+    report = evaluate([scene(5, 6)], metrics="hota")
+    assert report.view_metrics("s_1")["HOTA"] == 1.0 and report.scene_metrics("s")["HOTA"] == 1.0
+    cv = report.overall_metrics()
+    assert cv["CVDetA"] == 1.0 and cv["CVAssA"] == pytest.approx(0.5) and cv["CVHOTA"] == pytest.approx(np.sqrt(0.5))
+    assert evaluate([scene(5, 5)], metrics="hota").overall_metrics()["CVHOTA"] == 1.0
