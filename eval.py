@@ -43,7 +43,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="The config's eval section can be overridden as --eval.key=value.")
     p.add_argument("--gt", required=True, type=Path,
-                   help="folder of <scene>_<view>.txt GT files (needs --scenes) or a dataset root with dataset.yaml")
+                   help="folder of <scene>_<view>.txt GT files (ranges from --scenes) or a dataset root with dataset.yaml")
     p.add_argument("--res", required=True, type=Path, help="folder of <scene>_<view>.txt result files")
     p.add_argument("--scenes", type=Path,
                    help="CSV: scene,start_frame,end_frame,num_views (inclusive range); with a GT folder, default: "
