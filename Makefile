@@ -6,10 +6,14 @@ PY := $(VENV)/bin/python
 .PHONY: demo test reproduce bench clean-venv
 
 # The virtual environment with the locked versions (requirements.lock: requirements.txt, pytest
-# and every dependency, exact), re-installed whenever the lock changes.
+# and every dependency, exact), re-installed whenever the lock changes. trackeval (HOTA) goes in a
+# separate --no-deps step: with its declared dependencies pip would add opencv-python beside our
+# opencv-python-headless (both own cv2), pycocotools and tabulate; its HOTA code needs none of them.
 $(VENV)/.installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -r requirements.lock
+	grep -v '^trackeval==' requirements.lock > $(VENV)/lock-without-trackeval.txt
+	$(PY) -m pip install -q -r $(VENV)/lock-without-trackeval.txt
+	$(PY) -m pip install -q --no-deps $$(grep '^trackeval==' requirements.lock)
 	touch $@
 
 # Synthetic data -> self-supervised training -> tracking -> evaluation, on a 2-core CPU in

@@ -128,8 +128,9 @@ class TrackConfig:
 
 @dataclass
 class EvalConfig:
-    iou_threshold: float = 0.5  # IoU needed for a match (MOTChallenge devkit: 0.5)
-    backend: str = "official"  # per-view metrics: official (our port) or motmetrics
+    metrics: str = "official,cv,hota,stma"  # metric families eval.py computes, comma-separated (docs/METRICS.md)
+    backend: str = "official"  # per-view devkit metrics: official (the devkit's rules) or motmetrics (a cross-check)
+    stma_iou: float = 0.5  # STMA: a match needs IoU above this (MvMHAT++: 0.5); the official metrics' 0.5 is fixed
 
 
 @dataclass
@@ -157,6 +158,11 @@ CHOICES = {
     "track.association": ("release", "tracklet", "none"),
     "track.boxes": ("gt", "det"),
     "eval.backend": ("official", "motmetrics"),
+}
+
+# String fields holding a comma-separated list of names from a fixed set (at least one).
+LIST_CHOICES = {
+    "eval.metrics": ("official", "cv", "hota", "stma"),
 }
 
 
@@ -212,7 +218,7 @@ RANGES = {
     **{f"track.{k}": AT_LEAST_0 for k in ("max_age", "reid_after", "reid_margin", "renew_interval",
                                           "output_max_misses", "tracklet_keep_bonus", "tracklet_margin",
                                           "tracklet_turn_margin")},
-    "eval.iou_threshold": Range(0, 1, open_low=True),
+    "eval.stma_iou": Range(0, 1, open_high=True),
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -282,6 +288,11 @@ def _set(cfg: Config, section: str, key: str, value: Any) -> None:
     choices = CHOICES.get(f"{section}.{key}")
     if choices is not None and value not in choices:
         raise ConfigError(f"{section}.{key}: expected one of {list(choices)}, got {value!r}")
+    names = LIST_CHOICES.get(f"{section}.{key}")
+    if names is not None:
+        items = [n.strip() for n in value.split(",") if n.strip()]
+        if not items or any(n not in names for n in items):
+            raise ConfigError(f"{section}.{key}: expected a comma-separated list of {list(names)}, got {value!r}")
     allowed = RANGES.get(f"{section}.{key}")
     if allowed is not None and value is not None and value not in allowed:
         raise ConfigError(f"{section}.{key}: {value!r} is out of range; allowed: {allowed}")

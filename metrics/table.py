@@ -1,6 +1,8 @@
 """The paper-style results table: one row per scene and an overall row.
 
 Ratios print as percentages with one decimal, counts as integers, undefined values as ``-``.
+The compact form shows the headline metrics of each family (:data:`COMPACT`); the wide form every
+metric of the report.
 """
 from __future__ import annotations
 
@@ -8,6 +10,10 @@ import math
 from typing import Mapping, Sequence
 
 from metrics.evaluate import COUNT_METRICS, METRICS, EvalReport
+
+# The columns of the compact table: the headline metrics of each family, in family order.
+COMPACT = ("MOTA", "IDF1", "MVIDF1", "MVMA", "CVIDF1", "CVMA", "HOTA", "DetA", "AssA", "CVHOTA", "STMA5", "STMA10",
+           "STMA30")
 
 
 def format_value(name: str, value) -> str:
@@ -30,11 +36,18 @@ def format_rows(rows: Mapping[str, Mapping], columns: Sequence[str] = METRICS, l
     return "\n".join(lines)
 
 
-def format_report(report: EvalReport) -> str:
-    """Per-scene rows and an ``Overall`` row of every metric in :data:`metrics.evaluate.METRICS`."""
+def report_columns(report: EvalReport, wide: bool = False) -> tuple:
+    """The table's columns: every metric the report holds (``wide``), or those of them in :data:`COMPACT`."""
+    columns = report.columns()
+    return columns if wide else tuple(c for c in columns if c in COMPACT)
+
+
+def format_report(report: EvalReport, wide: bool = False, markdown: bool = False) -> str:
+    """Per-scene rows and an ``Overall`` row: a text table, or a Markdown one; compact or ``wide``."""
     rows = {name: report.scene_metrics(name) for name in report.scenes}
     rows["Overall"] = report.overall_metrics()
-    return format_rows(rows)
+    columns = report_columns(report, wide)
+    return markdown_rows(rows, columns, label="Scene") if markdown else format_rows(rows, columns)
 
 
 def markdown_rows(rows: Mapping[str, Mapping], columns: Sequence[str], label: str = "Setting",

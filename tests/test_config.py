@@ -111,3 +111,14 @@ def test_every_field_has_a_comment():
         for f in dataclasses.fields(section.default_factory):
             line = next(line for line in source.splitlines() if line.strip().startswith(f"{f.name}:"))
             assert "  # " in line, f"{section.name}.{f.name} has no comment"
+
+
+def test_eval_section_is_what_eval_py_reads():
+    """eval.metrics is a comma-separated list of families; the old eval.iou_threshold (read by
+    nothing) is gone; eval.stma_iou is STMA's threshold, in [0, 1)."""
+    c = load_config(None, ["--eval.metrics=stma,hota", "--eval.stma_iou=0.3"])
+    assert (c.eval.metrics, c.eval.stma_iou, c.eval.backend) == ("stma,hota", 0.3, "official")
+    assert Config().eval.metrics == "official,cv,hota,stma"
+    for bad in ("--eval.metrics=official,mota", "--eval.metrics=,", "--eval.iou_threshold=0.5", "--eval.stma_iou=1"):
+        with pytest.raises(ConfigError):
+            load_config(None, [bad])

@@ -147,3 +147,12 @@ def test_all_scenes_run_and_are_consistent(report):
     assert set(doc["overall"]) == set(METRICS) and set(doc["per_view"]) == set(report.views)
     json.dumps(doc, allow_nan=False)
     assert any("3_2" in n and "duplicated" in n for n in report.notes)
+
+
+def test_protocol_file_in_the_repository_is_the_shared_one():
+    """eval.py's default scenes file (configs/datasets/mvmhat_eval_scenes.csv) is the official one."""
+    from metrics.inputs import read_scenes_csv
+
+    repo = Path(__file__).resolve().parents[1]
+    ours = read_scenes_csv(repo / "configs" / "datasets" / "mvmhat_eval_scenes.csv")
+    assert ours == read_scenes_csv(DATA / "scenes.csv")
