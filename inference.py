@@ -60,8 +60,8 @@ def parse_args(argv=None) -> tuple:
     v.add_argument("--detector-score", type=float, default=0.5, help="minimum person score kept (default 0.5)")
     v.add_argument("--detector-batch", type=int, default=4, help="frames per detector forward pass")
     args, overrides = p.parse_known_args(argv)
-    if args.videos and (args.scenes or args.boxes):
-        p.error("--scene and --boxes do not apply to --videos (one scene, tracked on its detections)")
+    if args.videos and (args.scenes or args.boxes or args.split != "test"):
+        p.error("--scene, --boxes and --split do not apply to --videos (one scene, tracked on its detections)")
     if not args.videos and args.detections is not None:
         p.error("--detections needs --videos (a dataset's detections are its gt_det/det.txt)")
     return args, overrides

@@ -10,7 +10,9 @@ runs :func:`pipeline.split.track_split` on it. View ``k`` is the ``k``-th video 
 so the results are ``OUT/<scene>_<k>.txt``.
 
 Frame numbers: the 0-based index of the decoded frame, plus ``first_frame``. Where the videos
-have different lengths, the scene is as long as the shortest (a warning says so).
+have different lengths, the scene is as long as the shortest (a warning says so). The manifest
+``OUT/data/dataset.yaml`` gives the scene's whole length as both its ``train`` and ``test`` range
+(the layout requires both; only ``test`` is tracked).
 
 Detections: with ``detections=DIR``, view ``k``'s are read from ``DIR/<stem of video k>.txt``
 (MOT rows ``frame, id, x, y, w, h, conf, ...``, frames numbered as above). Otherwise the built-in
@@ -74,6 +76,10 @@ def prepare_videos(videos: Sequence[Union[str, Path]], root: Union[str, Path], s
             raise FileNotFoundError(f"video not found: {v}")
         if v.suffix.lower() not in VIDEO_SUFFIXES:
             raise VideoInputError(f"{v}: not a video file name (expected one of {', '.join(VIDEO_SUFFIXES)})")
+    stems = [v.stem for v in videos]
+    if detections is not None and len(set(stems)) != len(stems):
+        raise VideoInputError(f"two videos share a name ({', '.join(stems)}): their detection files "
+                              f"DIR/<name>.txt would be the same")
     if first_frame < 0:
         raise VideoInputError(f"first frame must be >= 0, got {first_frame}")
     root = Path(root)

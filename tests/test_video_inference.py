@@ -101,7 +101,16 @@ def test_options_that_do_not_apply_to_videos_are_refused(inputs, tmp_path):
     with pytest.raises(SystemExit):
         inference.parse_args(["--checkpoint", "none", "--out", "o", "--videos", "a.mp4", "--scene", "1"])
     with pytest.raises(SystemExit):
+        inference.parse_args(["--checkpoint", "none", "--out", "o", "--videos", "a.mp4", "--split", "train"])
+    with pytest.raises(SystemExit):
         inference.parse_args(["--checkpoint", "none", "--out", "o", "--detections", "d"])
+    (tmp_path / "b").mkdir()
+    shutil.copy(inputs / "cam1.mp4", tmp_path / "b" / "cam1.mp4")
+    args, rest = inference.parse_args(["--checkpoint", "none", "--out", str(tmp_path / "o"), "--videos",
+                                       str(inputs / "cam1.mp4"), str(tmp_path / "b" / "cam1.mp4"),
+                                       "--detections", str(inputs / "dets")])
+    with pytest.raises(ValueError, match=r"two videos share a name \(cam1, cam1\)"):
+        inference.main(load_config(None, [*MODEL, *rest]), args)
 
 
 @pytest.fixture

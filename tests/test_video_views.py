@@ -72,6 +72,19 @@ def test_decoding_is_sequential_and_an_earlier_frame_restarts_it(pair):
         source.read(6)
     with pytest.raises(DatasetError, match="expected 10x10"):
         source.read(4, size=(10, 10))
+    source.count = 8  # a container index that promises more frames than the file holds
+    with pytest.raises(DatasetError, match=r"video.mp4: the video ends after 6 frames, but its index says 8"):
+        source.read(7)
+
+
+def test_ensure_dataset_tells_video_and_image_datasets_apart(tmp_path):
+    from datasets.synthetic.generate import ensure_dataset
+    settings = dict(SETTINGS, frames=3)
+    assert ensure_dataset(tmp_path / "d", video=True, **settings)
+    assert not ensure_dataset(tmp_path / "d", video=True, **settings)  # made with these settings
+    assert ensure_dataset(tmp_path / "d", **settings)  # an image dataset is another one
+    assert (tmp_path / "d" / "1" / "1" / "images").is_dir() and not (tmp_path / "d" / "1" / "1" / "video.mp4").exists()
+    assert not ensure_dataset(tmp_path / "d", **settings)
 
 
 def test_first_frame_shifts_the_numbers_of_video_views_only(pair, tmp_path):
