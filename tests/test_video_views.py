@@ -163,3 +163,17 @@ def test_training_on_video_views_needs_the_crop_cache(pair, tmp_path):
     samples = build_samples(DatasetLayout(pair[1]), "train", views=2, frames=2, crop_size=(16, 16),
                             cache_root=str(tmp_path), progress=False)
     assert samples[0]["images"].shape[2:] == (3, 16, 16)
+
+
+def test_train_py_runs_on_video_views(tmp_path):
+    import train
+    from config import load_config
+    generate_dataset(tmp_path / "data", **dict(SETTINGS, frames=20), video=True)
+    trainer = train.main(load_config(None, [f"--data.root={tmp_path / 'data'}", f"--train.out_dir={tmp_path / 'run'}",
+                                            "--model.backbone=resnet10", "--model.weights=none",
+                                            "--data.crop_height=32", "--data.crop_width=16", "--train.batch_size=2",
+                                            "--data.num_workers=0", "--train.max_steps=2", "--train.val_interval=0",
+                                            "--data.views=2", "--data.val_fraction=0.3"]))
+    assert trainer.step == 2 and (tmp_path / "run" / "last.pt").is_file()
+    caches = sorted(p.name for p in (tmp_path / "data" / ".crop_cache").iterdir())
+    assert caches and all((tmp_path / "data" / ".crop_cache" / c / "crops.u8").stat().st_size > 0 for c in caches)
