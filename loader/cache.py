@@ -6,8 +6,9 @@ A cache folder holds ``crops.u8`` (raw uint8 ``(N, 3, H, W)``, crop ``i`` = row 
 split's :class:`~loader.boxes.BoxTable`) and ``meta.json`` (shape and fingerprint). The
 fingerprint covers the crop size, the table content (boxes, ids, frames) and the name and byte
 size of every image used (of a video view: the video's name and byte size and the frames), so a
-cache built from other data is detected and rebuilt rather than silently used. Crops are written in
-table-row order, which reads each view's frames in increasing order: one decoding pass per video. Both files are written under temporary names and renamed when complete.
+cache built from other data is detected and rebuilt rather than silently used. Crops are written
+in table-row order, which reads each view's frames in increasing order: one decoding pass per
+video. Both files are written under temporary names and renamed when complete.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ detected in batches on the given device. Output rows are MOT detections
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Sequence, Tuple, Union
+from typing import Sequence, Tuple, Union
 
 import cv2
 import numpy as np
