@@ -106,8 +106,10 @@ def prepare_videos(videos: Sequence[Union[str, Path]], root: Union[str, Path], s
                 progress)
     for s in sources:
         s.close()
+    # views listed: a view folder left by an earlier run with more videos is not one of them
     manifest = Manifest(name="videos", scenes={scene: SceneSpec(
-        name=scene, dir=scene, splits={"train": frames, "test": frames}, first_frame=first_frame)})
+        name=scene, dir=scene, splits={"train": frames, "test": frames}, first_frame=first_frame,
+        views=tuple(d.name for d in view_dirs))})
     write_manifest(root / MANIFEST_NAME, manifest)
     return root, sources[0].fps
 

@@ -90,6 +90,17 @@ def test_first_frame_numbers_the_frames(inputs, tmp_path):
     assert frames <= set(range(1, FRAMES + 1)) and FRAMES in frames
 
 
+def test_a_rerun_with_fewer_videos_tracks_only_those(inputs, tmp_path):
+    out = tmp_path / "out"
+    run(inputs, out, "--detections", str(inputs / "dets"))
+    args, rest = inference.parse_args(["--checkpoint", "none", "--out", str(out), "--videos",
+                                       str(inputs / "cam2.mp4"), "--detections", str(inputs / "dets")])
+    info = inference.main(load_config(None, [*MODEL, *rest]), args)
+    assert info["results"] == ["videos_1.txt"]
+    np.testing.assert_array_equal(read_mot(out / "data" / "videos" / "1" / "gt_det" / "det.txt"),
+                                  read_mot(inputs / "dets" / "cam2.txt"))
+
+
 def test_missing_detection_file_is_named(inputs, tmp_path):
     (tmp_path / "dets").mkdir()
     shutil.copy(inputs / "dets" / "cam1.txt", tmp_path / "dets" / "cam1.txt")
