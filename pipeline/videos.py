@@ -30,10 +30,13 @@ from pathlib import Path
 from typing import Optional, Sequence, Union
 
 from atomic import atomic_open
+from engine.distributed import resolve_device
 from errors import KnownError
 from loader.frames import VIDEO_STEM, VIDEO_SUFFIXES, VideoFile
 from loader.layout import MANIFEST_NAME, Manifest, SceneSpec, write_manifest
 from loader.mot import read_mot, write_mot
+from pipeline.detect import DEFAULT_DETECTOR, detect_frames, load_detector
+from pipeline.split import track_split
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,7 @@ def _detection_key(video: Path, detector: str, weights: Optional[str], min_score
 
 def prepare_videos(videos: Sequence[Union[str, Path]], root: Union[str, Path], scene: str = "videos",
                    first_frame: int = 0, detections: Union[str, Path, None] = None,
-                   detector: str = "fasterrcnn_resnet50_fpn_v2", detector_weights: Optional[str] = None,
+                   detector: str = DEFAULT_DETECTOR, detector_weights: Optional[str] = None,
                    min_score: float = 0.5, batch_size: int = 4, device: str = "cpu",
                    progress: bool = True) -> tuple:
     """Write the one-scene dataset of ``videos`` under ``root`` (see the module docstring);
@@ -116,7 +119,6 @@ def prepare_videos(videos: Sequence[Union[str, Path]], root: Union[str, Path], s
 
 def _detect(videos, view_dirs, sources, frames, detector, weights, min_score, batch_size, device, progress):
     """Run the built-in detector on every view whose ``det.txt`` is missing or from other inputs."""
-    from pipeline.detect import detect_frames, load_detector  # torchvision detection: only when used
     model = None
     for k, (video, view_dir, source) in enumerate(zip(videos, view_dirs, sources)):
         key = _detection_key(video, detector, weights, min_score, frames)
@@ -137,14 +139,12 @@ def _detect(videos, view_dirs, sources, frames, detector, weights, min_score, ba
 
 def track_videos(cfg, videos: Sequence[Union[str, Path]], checkpoint: str, out: Union[str, Path],
                  detections: Union[str, Path, None] = None, render: bool = False, scene: str = "videos",
-                 first_frame: int = 0, detector: str = "fasterrcnn_resnet50_fpn_v2",
+                 first_frame: int = 0, detector: str = DEFAULT_DETECTOR,
                  detector_weights: Optional[str] = None, min_score: float = 0.5, detector_batch: int = 4,
                  reuse_features: bool = False, frames_per_batch: int = 8, export_features: bool = False) -> dict:
     """Track ``videos`` as one scene with the network of ``checkpoint`` into ``out`` (the files of
     :func:`pipeline.split.track_split`, plus the dataset ``out/data``). ``cfg``: a ``Config``;
     its ``data`` section is replaced by the videos' dataset."""
-    from engine.distributed import resolve_device
-    from pipeline.split import track_split
     out = Path(out)
     device = resolve_device(cfg.train.device)
     root, fps = prepare_videos(videos, out / "data", scene, first_frame, detections, detector, detector_weights,

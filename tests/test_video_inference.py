@@ -157,7 +157,7 @@ def test_builtin_detector_writes_det_txt_once(inputs, tmp_path, detector_cache, 
         written[v] = det.read_text()
         assert len(read_mot(out / f"videos_{v}.txt"))
     # a rerun with the same inputs reads det.txt: the detector is not even loaded
-    monkeypatch.setattr("pipeline.detect.load_detector", lambda *a, **k: pytest.fail("detector loaded again"))
+    monkeypatch.setattr("pipeline.videos.load_detector", lambda *a, **k: pytest.fail("detector loaded again"))
     run(inputs, out, *detector)
     assert {v: (out / "data" / "videos" / v / "gt_det" / "det.txt").read_text() for v in ("1", "2")} == written
     # another score threshold is another detection run
