@@ -12,6 +12,8 @@ class derives from :class:`KnownError`; each lives next to the code that raises 
     engine.checkpoint.CheckpointError   a checkpoint that cannot be read, written or resumed from
     models.embedding.WeightsError       weights that cannot be loaded
     pipeline.extract.FeatureCacheError  cached features computed from other inputs
+    pipeline.detect.DetectorWeightsError  detector weights missing (where to put them) or not fitting
+    pipeline.videos.VideoInputError     a --videos input that cannot be used (named)
     UnknownNameError                    a name (scene, split, backbone, ...) that is not a valid one
     OutputError                         an output that cannot be written (read-only folder, disk full)
 

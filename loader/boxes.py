@@ -9,11 +9,10 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-import cv2
 import numpy as np
 
 from loader.layout import DatasetError, DatasetLayout
-from loader.crops import boxes_inside, read_image
+from loader.crops import boxes_inside
 
 
 @dataclass
@@ -58,11 +57,6 @@ class BoxTable:
         return h.hexdigest()
 
 
-def _image_size(path) -> tuple:
-    image = read_image(path, cv2.IMREAD_GRAYSCALE)
-    return image.shape[1], image.shape[0]
-
-
 def build_box_table(layout: DatasetLayout, split: str, kind: str = "gt",
                     scenes: Optional[Sequence[str]] = None) -> BoxTable:
     """Read the ``kind`` annotation of every view of ``scenes`` (default: all) within ``split``.
@@ -87,8 +81,8 @@ def build_box_table(layout: DatasetLayout, split: str, kind: str = "gt",
             if orphan.any():
                 raise DatasetError(f"{layout.annotation_path(scene, view, kind)}: box at frame "
                                    f"{int(f[orphan][0])} but no image of that frame in "
-                                   f"{layout.scene_dir(scene) / view / 'images'}")
-            size = _image_size(layout.image_path(scene, view, int(have[0])))
+                                   f"{layout.frame_source(scene, view).where}")
+            size = layout.image_size(scene, view, int(have[0]))
             sizes[(scene, view)] = size
             keep = boxes_inside(rows[:, 2:6], *size)
             dropped += int((~keep).sum())

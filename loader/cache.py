@@ -5,8 +5,10 @@
 A cache folder holds ``crops.u8`` (raw uint8 ``(N, 3, H, W)``, crop ``i`` = row ``i`` of the
 split's :class:`~loader.boxes.BoxTable`) and ``meta.json`` (shape and fingerprint). The
 fingerprint covers the crop size, the table content (boxes, ids, frames) and the name and byte
-size of every image used, so a cache built from other data is detected and rebuilt rather than
-silently used. Both files are written under temporary names and renamed when complete.
+size of every image used (of a video view: the video's name and byte size and the frames), so a
+cache built from other data is detected and rebuilt rather than silently used. Crops are written
+in table-row order, which reads each view's frames in increasing order: one decoding pass per
+video. Both files are written under temporary names and renamed when complete.
 """
 from __future__ import annotations
 
@@ -39,9 +41,9 @@ def fingerprint(table: BoxTable, layout: DatasetLayout, size: Tuple[int, int]) -
     h.update(table.digest().encode())
     for scene in table.scenes:
         for view in table.views[scene]:
+            source = layout.frame_source(scene, view)
             for frame in table.frames[scene].tolist():
-                p = layout.image_path(scene, view, frame)
-                h.update(f"{scene}/{view}/{p.name}:{p.stat().st_size};".encode())
+                h.update(f"{scene}/{view}/{source.describe(frame)};".encode())
     return h.hexdigest()
 
 

@@ -1,7 +1,8 @@
 """Person crops: decode, clip, crop, resize; and the normalisation applied on the device.
 
 :func:`image_crops` is the one path from an image of a box table to its crops, used by the
-training samples, the crop cache and the feature extraction alike.
+training samples, the crop cache and the feature extraction alike; the frame comes from the view's
+frame source (image file or video, :mod:`loader.frames`).
 
 Colour order is RGB everywhere after decoding (OpenCV decodes BGR; :func:`read_image_rgb`
 converts). Crops are uint8 ``(N, 3, H, W)``; what the network sees is computed on the device by
@@ -105,9 +106,11 @@ def crop_boxes(image: np.ndarray, tlwh: np.ndarray, size: Tuple[int, int]) -> np
 def image_crops(table: BoxTable, layout: DatasetLayout, scene: str, view: str, frame: int,
                 size: Tuple[int, int]) -> np.ndarray:
     """uint8 RGB crops ``(n, 3, height, width)`` of the ``n`` boxes of one image, in table-row
-    order (``table.rows(scene, view, frame)``), decoded from the image file."""
+    order (``table.rows(scene, view, frame)``), decoded from the view's image file or video
+    (:meth:`~loader.layout.DatasetLayout.read_frame`: read a video view's frames in order)."""
     start, end = table.rows(scene, view, frame)
-    image = read_image_rgb(layout.image_path(scene, view, frame), size=table.image_sizes.get((scene, view)))
+    image = layout.read_frame(scene, view, frame, size=table.image_sizes.get((scene, view)))
+    image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     return crop_boxes(image, table.tlwh[start:end], size)
 
 

@@ -4,6 +4,7 @@ On disk::
 
     <root>/dataset.yaml                      manifest: scenes and their frame ranges
     <root>/<scene>/<view>/images/<n>.jpg     frame number = the integer in the file name
+    <root>/<scene>/<view>/video.mp4          or: the view as one video (mp4, avi, mov, ...; see below)
     <root>/<scene>/<view>/gt_det/gt.txt      training boxes (MOT text, ids global per scene)
     <root>/<scene>/<view>/gt_det/det.txt     test boxes (detector output, ids -1)
 
@@ -16,9 +17,14 @@ released loader slices them (``frames[start:end]``)::
       "12": {dir: "11", train: [500, 1500], test: [1500, 2000]}   # folder name differs from name
       "7": {train: [0, 2000], test: [2000, 2500], views: ["1", "2", "3"]}
 
-A scene may give ``dir`` (its folder, default: its name) and ``views`` (the view folders to use, in
-order; default: every folder in the scene, ordered numerically). Any other key is a named split
-(``val: [700, 800]`` adds a ``val`` split). Views are always ordered numerically ("2" before "10"),
+A scene may give ``dir`` (its folder, default: its name), ``views`` (the view folders to use, in
+order; default: every folder in the scene, ordered numerically) and ``first_frame`` (the frame
+number of the first frame of its video views, default 0; image views take their numbers from the
+file names). Any other key is a named split (``val: [700, 800]`` adds a ``val`` split).
+
+A view folder holds ``images/`` or one ``video.<ext>`` (:mod:`loader.frames`): the ``i``-th
+decoded frame (0-based) of a video is frame ``first_frame + i``; frames are decoded in order,
+never extracted to disk. Views are always ordered numerically ("2" before "10"),
 never in ``os.listdir`` order; result files use the 1-based position of a view in that order.
 
 What a range counts (``ranges=``, config ``data.ranges``): ``frames``, frame numbers (the frame
@@ -67,6 +73,7 @@ class SceneSpec:
     dir: str
     splits: dict  # split name -> (start, end), half-open
     views: Optional[tuple] = None
+    first_frame: int = 0  # frame number of the first decoded frame of the scene's video views
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,8 @@ class Manifest:
             entry.update({k: [int(a), int(b)] for k, (a, b) in s.splits.items()})
             if s.views is not None:
                 entry["views"] = list(s.views)
+            if s.first_frame:
+                entry["first_frame"] = int(s.first_frame)
             scenes[s.name] = entry
         return {"name": self.name, "scenes": scenes}
 
@@ -116,11 +125,14 @@ def parse_manifest(data: dict, source: str = "<memory>") -> Manifest:
             if not isinstance(views, list) or not views:
                 raise DatasetError(f"{where}: 'views' must be a non-empty list of folder names")
             views = tuple(str(v) for v in views)
+        first_frame = entry.pop("first_frame", 0)
+        if not isinstance(first_frame, int) or isinstance(first_frame, bool) or first_frame < 0:
+            raise DatasetError(f"{where}: 'first_frame' must be an integer >= 0, got {first_frame!r}")
         splits = {str(k): _parse_range(v, f"{where} split {k!r}") for k, v in entry.items()}
         for required in ("train", "test"):
             if required not in splits:
                 raise DatasetError(f"{where}: missing the {required!r} frame range")
-        scenes[name] = SceneSpec(name=name, dir=folder, splits=splits, views=views)
+        scenes[name] = SceneSpec(name=name, dir=folder, splits=splits, views=views, first_frame=first_frame)
     return Manifest(name=str(data.get("name", "dataset")), scenes=scenes, source=source)
 
 
@@ -155,7 +167,8 @@ def holdout_split(manifest: Manifest, split: str, fraction: float,
             raise DatasetError(f"scene {name!r}: split {split!r} [{start}, {end}) is too short to hold out {fraction}")
         splits = dict(spec.splits)
         splits[names[0]], splits[names[1]] = (start, cut), (cut, end)
-        scenes[name] = SceneSpec(name=spec.name, dir=spec.dir, splits=splits, views=spec.views)
+        scenes[name] = SceneSpec(name=spec.name, dir=spec.dir, splits=splits, views=spec.views,
+                                 first_frame=spec.first_frame)
     return Manifest(name=manifest.name, scenes=scenes, source=f"{manifest.source} (hold-out {fraction} of {split!r})")
 
 
@@ -187,7 +200,7 @@ class DatasetLayout:
             manifest = self.root / MANIFEST_NAME
         self.manifest = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
         self._views: dict = {}
-        self._images: dict = {}
+        self._sources: dict = {}
 
     @property
     def scenes(self) -> list:
@@ -231,37 +244,46 @@ class DatasetLayout:
         start, end = splits[split]
         if self.ranges == "frames":
             return start, end
-        images = sorted(set().union(*(self.image_paths(scene, v) for v in self.views(scene))))
+        images = sorted(set().union(*(self.frame_numbers(scene, v) for v in self.views(scene))))
         chosen = images[start:end]
         if not chosen:
             raise DatasetError(f"scene {scene!r} split {split!r}: positions [{start}, {end}) select no image; "
                                f"the scene has {len(images)} frames under {self.scene_dir(scene)}")
         return chosen[0], chosen[-1] + 1
 
-    def image_paths(self, scene: str, view: str) -> dict:
-        """``{frame number: image path}`` of one view (every image in its ``images/`` folder)."""
+    def frame_source(self, scene: str, view: str):
+        """The :mod:`loader.frames` source of one view (image folder or video), opened once."""
         key = (scene, view)
-        if key not in self._images:
-            folder = self.scene_dir(scene) / view / "images"
-            if not folder.is_dir():
-                raise FileNotFoundError(f"image folder not found: {folder}")
-            frames: dict = {}
-            for p in folder.iterdir():
-                if p.suffix.lower() not in IMAGE_SUFFIXES:
-                    continue
-                n = frame_number(p.name)
-                if n in frames:
-                    raise DatasetError(f"two images for frame {n}: {frames[n]} and {p}")
-                frames[n] = p
-            self._images[key] = frames
-        return self._images[key]
+        if key not in self._sources:
+            from loader.frames import view_source  # loader.frames imports this module
+            self._sources[key] = view_source(self.scene_dir(scene) / view, self._spec(scene).first_frame)
+        return self._sources[key]
+
+    def frame_numbers(self, scene: str, view: str) -> list:
+        """Sorted frame numbers of one view (its images, or its video's decoded frames)."""
+        return self.frame_source(scene, view).frames
+
+    def read_frame(self, scene: str, view: str, frame: int, size: Optional[tuple] = None) -> np.ndarray:
+        """BGR uint8 ``(H, W, 3)`` of one frame of a view; ``size = (width, height)`` it must have.
+        Video views decode forward: read each view's frames in increasing order."""
+        return self.frame_source(scene, view).read(frame, size)
+
+    def image_size(self, scene: str, view: str, frame: int) -> tuple:
+        """``(width, height)`` of one frame of a view."""
+        return self.frame_source(scene, view).image_size(frame)
+
+    def image_paths(self, scene: str, view: str) -> dict:
+        """``{frame number: image path}`` of one image view (every image in its ``images/`` folder)."""
+        source = self.frame_source(scene, view)
+        if source.kind != "images":
+            raise DatasetError(f"view {view!r} of scene {scene!r} is a video ({source.where}), not images")
+        return source.paths
 
     def image_path(self, scene: str, view: str, frame: int) -> Path:
-        try:
-            return self.image_paths(scene, view)[frame]
-        except KeyError:
-            folder = self.scene_dir(scene) / view / "images"
-            raise FileNotFoundError(f"image of frame {frame} not found in {folder}") from None
+        source = self.frame_source(scene, view)
+        if source.kind != "images":
+            raise DatasetError(f"view {view!r} of scene {scene!r} is a video ({source.where}), not images")
+        return source.path(frame)
 
     def frames(self, scene: str, split: str) -> list:
         """Sorted frame numbers of a split that have an image; every view must have the same ones.
@@ -272,9 +294,9 @@ class DatasetLayout:
         start, end = self.split_range(scene, split)
         per_view = {}
         for view in self.views(scene):
-            per_view[view] = {f for f in self.image_paths(scene, view) if start <= f < end}
+            per_view[view] = {f for f in self.frame_numbers(scene, view) if start <= f < end}
         union = set().union(*per_view.values())
-        existing = set().union(*(self.image_paths(scene, v) for v in self.views(scene)))
+        existing = set().union(*(self.frame_numbers(scene, v) for v in self.views(scene)))
         if not union or end - 1 > max(existing):
             have = f"its images are frames {min(existing)}-{max(existing)}" if existing else "it has no images"
             raise DatasetError(f"scene {scene!r} split {split!r} [{start}, {end}) "
@@ -283,7 +305,7 @@ class DatasetLayout:
         for view, have in per_view.items():
             missing = sorted(union - have)
             if missing:
-                folder = self.scene_dir(scene) / view / "images"
+                folder = self.frame_source(scene, view).where
                 raise FileNotFoundError(
                     f"{len(missing)} image(s) of split {split!r} missing in {folder}, "
                     f"first: frame {missing[0]} (present in another view)")

@@ -124,6 +124,12 @@ def build_samples(layout: DatasetLayout, split: str, kind: str = "gt", views: in
                   cache_root: Optional[str] = None, progress: bool = True) -> MultiViewSamples:
     """Box table + (optional) crop cache + samples of one split; ``cache_root=None`` decodes JPEGs."""
     table = build_box_table(layout, split, kind)
+    videos = [str(layout.frame_source(s, v).where) for s in table.scenes for v in table.views[s]
+              if layout.frame_source(s, v).kind == "video"]
+    if videos and cache_root is None:
+        raise DatasetError(f"{videos[0]}: training on video views needs the crop cache (data.crop_cache: true), "
+                           f"which decodes each video once; without it every sample would decode its videos "
+                           f"from the start")
     if table.dropped_outside:
         log.warning("%s: %d boxes lie entirely outside their image and were left out", split, table.dropped_outside)
     cache = None if cache_root is None else open_or_build_cache(table, layout, crop_size, cache_root, progress=progress)

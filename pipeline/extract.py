@@ -2,7 +2,20 @@
 
 A scene's features live in ``<dir>/<scene>.npz`` next to a key (checkpoint hash, box table, crop
 size, model settings): a re-run of the tracker alone (``inference.py --reuse-features``) reads
-them instead of running the network, and refuses a file whose key differs.
+them instead of running the network, and refuses a file whose key differs. The file also holds,
+row for row, what each feature belongs to, so other trackers can use it::
+
+    features  float32 (n, D)   L2-normalised embeddings
+    frame     int64   (n,)     frame number
+    view      str     (n,)     view folder name
+    tlwh      float64 (n, 4)   box: left, top, width, height in pixels
+    conf      float64 (n,)     confidence column of the box file (-1 where not given)
+    key       str              what the features were computed from
+
+:func:`divotrack_rows` lays one scene out as DIVOTrack's multi-view tracker reads its input
+(``Multi_view_Tracking``: a ``.npy`` holding a pickled dict ``{scene: {view: rows}}``, loaded with
+``np.load(path, allow_pickle=True).item()``), each row ``frame, -1, x, y, w, h, conf, 0, 0, 0,
+feature...``; :func:`save_divotrack` writes that file.
 """
 from __future__ import annotations
 
@@ -91,10 +104,49 @@ def extract_scene(model: torch.nn.Module, table: BoxTable, layout: DatasetLayout
     return out if out is not None else np.zeros((0, 0), np.float32)
 
 
-def save_features(path: Path, features: np.ndarray, key: str) -> None:
+def detection_columns(table: BoxTable, scene: str) -> dict:
+    """Frame, view name, box and confidence of every box of ``scene``, in table-row order."""
+    rows = table.scene_slice(scene)
+    views = np.array(table.views[scene]) if table.views.get(scene) else np.zeros(0, str)
+    return {"frame": table.frame[rows].astype(np.int64), "view": views[table.view_idx[rows]],
+            "tlwh": table.tlwh[rows].astype(np.float64), "conf": table.conf[rows].astype(np.float64)}
+
+
+def save_features(path: Path, features: np.ndarray, key: str, columns: Optional[dict] = None) -> None:
+    """Write a scene's features with its key and (``columns``, :func:`detection_columns`) the
+    frame, view, box and confidence of each row."""
+    columns = columns or {}
+    if features.size and any(len(v) != len(features) for v in columns.values()):
+        raise ValueError(f"{path}: {len(features)} features but columns of lengths "
+                         f"{ {k: len(v) for k, v in columns.items()} }")
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, features=features, key=np.array(key))
+            np.savez(f, features=features, key=np.array(key), **columns)
+
+
+def divotrack_rows(table: BoxTable, scene: str, features: np.ndarray) -> dict:
+    """``{view: float64 (n_v, 10 + D)}``: the boxes of ``scene`` per view, ordered by frame, as
+    rows ``frame, -1, x, y, w, h, conf, 0, 0, 0, feature...`` (id -1: detections, not tracks)."""
+    cols = detection_columns(table, scene)
+    dim = features.shape[1] if features.ndim == 2 else 0
+    out = {}
+    for view in table.views[scene]:
+        sel = np.flatnonzero(cols["view"] == view)
+        sel = sel[np.argsort(cols["frame"][sel], kind="stable")]
+        rows = np.zeros((len(sel), 10 + dim))
+        rows[:, 0], rows[:, 1] = cols["frame"][sel], -1
+        rows[:, 2:6], rows[:, 6] = cols["tlwh"][sel], cols["conf"][sel]
+        if dim:
+            rows[:, 10:] = features[sel]
+        out[view] = rows
+    return out
+
+
+def save_divotrack(path: Path, scenes: dict) -> None:
+    """Write ``{scene: {view: rows}}`` (:func:`divotrack_rows`) as DIVOTrack's ``.npy`` input."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, np.array(scenes, dtype=object), allow_pickle=True)
 
 
 def load_features(path: Path, key: str) -> np.ndarray:

@@ -14,7 +14,6 @@ from tqdm import tqdm
 from atomic import atomic_path
 from drawing import draw_tracks, mosaic
 from errors import OutputError
-from loader.crops import read_image
 from loader.layout import DatasetLayout
 
 
@@ -79,7 +78,7 @@ def render_scene(layout: DatasetLayout, scene: str, frames: Sequence[int], rows:
         for i, frame in enumerate(tqdm(frames, desc=f"render scene {scene}", disable=not progress, unit="frame")):
             tiles = []
             for v, n, video in zip(views, names, videos):
-                image = read_image(layout.image_path(scene, v, frame), size=sizes.get(v))
+                image = layout.read_frame(scene, v, frame, size=sizes.get(v))
                 sizes.setdefault(v, (image.shape[1], image.shape[0]))
                 draw_tracks(image, by_frame[v].get(frame, np.zeros((0, 10))), f"view {n.split('_')[-1]}  frame {frame}")
                 video.write(image)

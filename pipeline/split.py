@@ -3,7 +3,10 @@
 :func:`track_split` is what ``inference.py`` runs and what the tools (``tools.runs``) call:
 
     OUT/<scene>_<view>.txt     MOTChallenge rows, the names the official evaluation reads
-    OUT/features/<scene>.npz   embeddings (``reuse_features`` re-runs only the tracker)
+    OUT/features/<scene>.npz   embeddings with frame, view, box, confidence of each (``reuse_features``
+                               re-runs only the tracker; see :mod:`pipeline.extract`)
+    OUT/features/divotrack.npy with ``export_features``: every box and feature as DIVOTrack's
+                               multi-view tracker reads them (``{scene: {view: rows}}``)
     OUT/run.json               config (with the network actually used), checkpoint hash, timings
     OUT/render/                with ``render``: per-view and mosaic videos, PNG mosaic frames
 """
@@ -25,7 +28,8 @@ from errors import UnknownNameError
 from loader.boxes import build_box_table
 from loader.layout import DatasetError, DatasetLayout
 from loader.mot import write_mot
-from pipeline.extract import extract_scene, feature_key, load_features, save_features
+from pipeline.extract import (detection_columns, divotrack_rows, extract_scene, feature_key, load_features,
+                              save_divotrack, save_features)
 from pipeline.render import render_scene
 from pipeline.tracking import track_scene, tracker_params
 
@@ -56,12 +60,14 @@ def used_config(cfg: Config, model_desc: dict, crop_size: Tuple[int, int]) -> di
 
 def track_split(cfg: Config, checkpoint: str, out: Union[str, Path], split: str = "test",
                 boxes: Optional[str] = None, scenes: Optional[Sequence[str]] = None, render: bool = False,
-                reuse_features: bool = False, frames_per_batch: int = 8) -> dict:
+                reuse_features: bool = False, frames_per_batch: int = 8, export_features: bool = False,
+                render_fps: float = 10.0) -> dict:
     """Track ``split`` of ``cfg.data`` with the network of ``checkpoint`` into ``out``.
 
     ``checkpoint``: a training checkpoint, ``"none"`` (random weights) or ``"init"`` (the
     weights training starts from; see :func:`~engine.checkpoint.load_model`). ``boxes``:
-    ``"det"`` or ``"gt"`` (default ``cfg.track.boxes``); ``scenes``: a subset (default: all).
+    ``"det"`` or ``"gt"`` (default ``cfg.track.boxes``); ``scenes``: a subset (default: all);
+    ``export_features``: also write ``OUT/features/divotrack.npy``; ``render_fps``: of the videos.
     Returns the ``run.json`` record.
     """
     t_start = time.perf_counter()
@@ -82,7 +88,7 @@ def track_split(cfg: Config, checkpoint: str, out: Union[str, Path], split: str 
     if len(table) == 0:
         raise DatasetError(f"split {split!r} has no {boxes} boxes in scenes {scenes}")
     out.mkdir(parents=True, exist_ok=True)
-    timings, written = {"embed_s": 0.0}, []
+    timings, written, exported = {"embed_s": 0.0}, [], {}
     for scene in scenes:
         key = feature_key(sha, table, scene, crop_size, {**model_desc, "pixels": pixels})
         path = out / "features" / f"{scene}.npz"
@@ -90,10 +96,14 @@ def track_split(cfg: Config, checkpoint: str, out: Union[str, Path], split: str 
         if reuse_features:
             features = load_features(path, key)
         else:
+            # a video is decoded forward: one worker reads each view once, several would each decode it all
+            videos = any(layout.frame_source(scene, v).kind == "video" for v in table.views[scene])
             features = extract_scene(model, table, layout, scene, crop_size, device, amp, frames_per_batch,
-                                     num_workers=min(cfg.data.num_workers, 2), pixels=pixels)
-            save_features(path, features, key)
+                                     num_workers=min(cfg.data.num_workers, 1 if videos else 2), pixels=pixels)
+            save_features(path, features, key, detection_columns(table, scene))
         timings["embed_s"] += time.perf_counter() - t0
+        if export_features:
+            exported[scene] = divotrack_rows(table, scene, features)
         rows, stats = track_scene(table, scene, features, cfg.track.min_confidence, **tracker_params(cfg.track))
         timings[f"scene_{scene}"] = stats
         for view in table.views[scene]:
@@ -101,10 +111,14 @@ def track_split(cfg: Config, checkpoint: str, out: Union[str, Path], split: str 
             write_mot(result, rows[view])
             written.append(result.name)
         if render:
-            render_scene(layout, scene, table.frames[scene].tolist(), rows, out / "render")
+            render_scene(layout, scene, table.frames[scene].tolist(), rows, out / "render", fps=render_fps)
+    if export_features:
+        save_divotrack(out / "features" / "divotrack.npy", exported)
     run = {"config": config, "checkpoint": checkpoint, "checkpoint_sha256": sha,
            "split": split, "boxes": boxes, "scenes": scenes, "results": written,
            "device": str(device), "timings": timings, "seconds": time.perf_counter() - t_start}
+    if export_features:
+        run["divotrack_features"] = "features/divotrack.npy"
     with atomic_open(out / "run.json", "w") as f:
         json.dump(run, f, indent=1)
     log.info("wrote %d result files to %s in %.1f s", len(written), out, run["seconds"])

@@ -1,7 +1,7 @@
 """Synthetic multi-view, multi-person scenes in the released MvMHAT layout: the built-in dataset.
 
     python -m datasets.synthetic --out data/synthetic --scenes 4 --views 4 --frames 300 \\
-        --people 6-10 --size 640x360 --seed 0 [--camera-motion 1]
+        --people 6-10 --size 640x360 --seed 0 [--camera-motion 1] [--video]
 
 writes, for scenes ``1..S`` and views ``1..V``::
 
@@ -10,7 +10,7 @@ writes, for scenes ``1..S`` and views ``1..V``::
     DIR/<scene>/calibration.json              K, R, t and image size of every camera (metres);
                                               moving cameras add "frames": [{R, t} per frame]
     DIR/<scene>/preview.png                   one frame of every view with GT boxes and ids
-    DIR/<scene>/<view>/images/<n>.jpg         frames 0..F-1
+    DIR/<scene>/<view>/images/<n>.jpg         frames 0..F-1 (with --video: video.mp4, mp4v, frame n = n-th)
     DIR/<scene>/<view>/gt_det/gt.txt          frame,id,x,y,w,h,1,1,visibility,-1 (ids global per scene)
     DIR/<scene>/<view>/gt_det/det.txt         frame,-1,x,y,w,h,score,-1,-1,-1 (simulated detector)
 

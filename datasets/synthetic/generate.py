@@ -64,6 +64,8 @@ def ensure_dataset(out: Union[str, Path], **settings) -> bool:
         made = out / SETTINGS_NAME
         wanted = json.loads(json.dumps(dict(_SETTING_DEFAULTS, **{k: v for k, v in settings.items()
                                                                    if k in _SETTING_DEFAULTS})))
+        if not wanted["video"]:
+            del wanted["video"]  # settings files of image datasets do not name it
         if made.is_file() and json.loads(made.read_text()) == wanted:
             return False
         print(f"{out} holds a dataset made with other settings; generating it again with {wanted}")
@@ -79,14 +81,16 @@ def generate_dataset(out: Union[str, Path], scenes: int = 4, views: int = 4, fra
                      people: tuple = (6, 10), size: tuple = (640, 360), seed: int = 0,
                      det_noise: float = 1.0, train_fraction: float = 0.7, min_visibility: float = 0.15,
                      fps: float = 10.0, jpeg_quality: int = 90, workers: int = 1,
-                     overwrite: bool = False, progress: bool = True, camera_motion: float = 0.0) -> dict:
+                     overwrite: bool = False, progress: bool = True, camera_motion: float = 0.0,
+                     video: bool = False) -> dict:
     """Generate the dataset into ``out`` and return a summary (counts, seconds).
 
     ``people`` is the inclusive range of people per scene, ``size`` the image ``(width, height)``,
     ``det_noise`` the simulated detector's noise level (0 = GT boxes), ``train_fraction`` the share
     of each scene's first frames in the train split, ``min_visibility`` the GT visibility threshold,
     ``camera_motion`` the hand-held camera motion level (0 = static cameras, 1 = hand-held;
-    ``calibration.json`` then holds every frame's extrinsics).
+    ``calibration.json`` then holds every frame's extrinsics), ``video``: each view as one
+    ``video.mp4`` (mp4v, lossy) instead of ``images/`` (frame ``t`` = decoded frame ``t``).
     ``out`` must be empty or missing; with ``overwrite`` an earlier synthetic dataset there is deleted.
     """
     if scenes < 1 or views < 1 or frames < 2:
@@ -109,6 +113,8 @@ def generate_dataset(out: Union[str, Path], scenes: int = 4, views: int = 4, fra
         motion_info["camera_motion"] = float(camera_motion)
     view_args = dict(min_visibility=min_visibility, det_noise=DetectorNoise(level=det_noise),
                      jpeg_quality=jpeg_quality)
+    if video:  # image views: exactly the arguments and files of before
+        view_args.update(video=True, fps=fps)
     names = [str(s + 1) for s in range(scenes)]
     view_names = [str(v + 1) for v in range(views)]
     bar = tqdm(total=scenes * views * frames, unit="frame", desc="synthetic", disable=not progress)
@@ -142,6 +148,8 @@ def generate_dataset(out: Union[str, Path], scenes: int = 4, views: int = 4, fra
     settings = dict(scenes=scenes, views=views, frames=frames, people=list(people), size=list(size), seed=seed,
                     det_noise=det_noise, train_fraction=train_fraction, min_visibility=min_visibility, fps=fps,
                     jpeg_quality=jpeg_quality, camera_motion=camera_motion)
+    if video:
+        settings["video"] = True
     with atomic_open(out / SETTINGS_NAME, "w") as f:
         json.dump(settings, f, indent=1)
     write_manifest(out / MANIFEST_NAME, Manifest(name=MANIFEST_TITLE, scenes=specs))  # written last
@@ -176,6 +184,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--min-visibility", type=float, default=0.15, help="GT leaves out people less visible")
     p.add_argument("--camera-motion", type=float, default=0.0, metavar="LEVEL",
                    help="hand-held camera motion (0: static cameras, 1: hand-held; scales amplitudes)")
+    p.add_argument("--video", action="store_true", help="write each view as video.mp4 instead of images/")
     p.add_argument("--workers", type=int, default=1, help="processes (output does not depend on it)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier synthetic dataset in --out")
     return p.parse_args(argv)
@@ -191,6 +200,6 @@ def main(args: argparse.Namespace) -> None:
                                people=args.people, size=args.size, seed=args.seed,
                                det_noise=args.det_noise, train_fraction=args.train_fraction,
                                min_visibility=args.min_visibility, workers=args.workers,
-                               overwrite=args.overwrite, camera_motion=args.camera_motion)
+                               overwrite=args.overwrite, camera_motion=args.camera_motion, video=args.video)
     print(json.dumps(summary))
 

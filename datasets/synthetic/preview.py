@@ -8,6 +8,7 @@ import numpy as np
 
 from atomic import atomic_open
 from drawing import draw_tracks, mosaic
+from loader.frames import view_source
 from loader.mot import read_mot
 
 
@@ -22,7 +23,9 @@ def write_preview(scene_dir: Path, views: list, frame: int) -> Path:
     """Write ``<scene_dir>/preview.png`` of ``frame`` from the files already on disk."""
     images, boxes = [], []
     for v in views:
-        images.append(cv2.imread(str(scene_dir / v / "images" / f"{frame}.jpg"), cv2.IMREAD_COLOR))
+        source = view_source(scene_dir / v)
+        images.append(source.read(frame))
+        source.close()
         rows = read_mot(scene_dir / v / "gt_det" / "gt.txt")
         boxes.append(rows[rows[:, 0] == frame])
     ok, buf = cv2.imencode(".png", draw_preview(images, boxes, views), [cv2.IMWRITE_PNG_COMPRESSION, 9])

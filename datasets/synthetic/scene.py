@@ -9,6 +9,7 @@ its rest pose (``motion``), each from its own generator; at 0 nothing else chang
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence, Union
@@ -90,26 +91,50 @@ def round_tlwh(box: np.ndarray, decimals: int = 2) -> np.ndarray:
     return np.concatenate([corners[:, :2], corners[:, 2:] - corners[:, :2]], axis=1)
 
 
+class _Mp4:
+    """An mp4v writer into a hidden temporary name, renamed to ``path`` by :meth:`close`."""
+
+    def __init__(self, path: Path, fps: float, size: tuple):
+        self.path, self.tmp = path, path.with_name(f".{path.stem}.partial{path.suffix}")
+        self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), tuple(size))
+        if not self.writer.isOpened():
+            raise RuntimeError(f"OpenCV cannot open an mp4v writer for {self.tmp}")
+
+    def write(self, image: np.ndarray) -> None:
+        if self.writer.write(image) is False:
+            raise RuntimeError(f"cannot write a frame to {self.tmp} (disk full?)")
+
+    def close(self) -> None:
+        self.writer.release()
+        os.replace(self.tmp, self.path)
+
+
 def write_view(scene: Scene, view: int, out: Union[str, Path], seed: int, index: int,
                min_visibility: float = 0.15, det_noise: Optional[DetectorNoise] = None,
-               jpeg_quality: int = 90, on_frame: Optional[Callable[[], None]] = None) -> dict:
+               jpeg_quality: int = 90, on_frame: Optional[Callable[[], None]] = None,
+               video: bool = False, fps: float = 10.0) -> dict:
     """Render view ``view`` (0-based) into ``out`` (the view folder) and return counts.
 
-    Writes ``images/<frame>.jpg``, ``gt_det/gt.txt`` (``frame, id, x, y, w, h, 1, 1, visibility,
+    Writes ``images/<frame>.jpg`` (with ``video``: one ``video.mp4`` instead, mp4v at ``fps``,
+    frame ``t`` = the ``t``-th frame), ``gt_det/gt.txt`` (``frame, id, x, y, w, h, 1, 1, visibility,
     -1`` for people at least ``min_visibility`` visible) and ``gt_det/det.txt``.
     """
     out = Path(out)
-    (out / "images").mkdir(parents=True, exist_ok=True)
+    (out if video else out / "images").mkdir(parents=True, exist_ok=True)
+    writer = _Mp4(out / "video.mp4", fps, scene.cameras[view].size) if video else None
     det_noise = DetectorNoise() if det_noise is None else det_noise
     det_rng = generator(seed, index, view + 1, STREAMS["detector"])
     size = scene.cameras[view].size
     gt, det = [], []
     for t, res in enumerate(render_view_frames(scene, view, seed, index)):
-        ok, buf = cv2.imencode(".jpg", res.image, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
-        if not ok:
-            raise RuntimeError(f"JPEG encoding failed for frame {t} of {out}")
-        with atomic_path(out / "images" / f"{t}.jpg") as tmp:  # rename, no fsync: a frame is cheap
-            tmp.write_bytes(buf.tobytes())
+        if writer is not None:
+            writer.write(res.image)
+        else:
+            ok, buf = cv2.imencode(".jpg", res.image, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
+            if not ok:
+                raise RuntimeError(f"JPEG encoding failed for frame {t} of {out}")
+            with atomic_path(out / "images" / f"{t}.jpg") as tmp:  # rename, no fsync: a frame is cheap
+                tmp.write_bytes(buf.tobytes())
         vis, box = np.round(res.visibility, 3), round_tlwh(res.box)
         keep = (vis >= min_visibility) & (box[:, 2] > 0) & (box[:, 3] > 0)
         rows = np.full((int(keep.sum()), 10), -1.0)
@@ -120,6 +145,8 @@ def write_view(scene: Scene, view: int, out: Union[str, Path], seed: int, index:
         det.append(simulate_detections(det_rng, t, res.box, vis, size, min_visibility, det_noise))
         if on_frame is not None:
             on_frame()
+    if writer is not None:
+        writer.close()
     gt_rows, det_rows = np.concatenate(gt), np.concatenate(det)
     write_mot(out / "gt_det" / "gt.txt", gt_rows)
     write_mot(out / "gt_det" / "det.txt", det_rows)

@@ -1,0 +1,204 @@
+"""Where a view's frames come from: a folder of images or one video file.
+
+A view folder of the layout (:mod:`loader.layout`) holds either ``images/<n>.jpg`` (frame number
+= the first integer in the file name) or one ``video.<ext>`` (``VIDEO_SUFFIXES``; a symlink is
+fine), whose frame numbers are ``first_frame + i`` for the ``i``-th decoded frame (0-based;
+``first_frame`` is the manifest's per-scene ``first_frame``, default 0). :func:`view_source` picks
+the kind; everything that reads frames (box table, crop cache, crops, rendering, detection) goes
+through a source's :meth:`read`, so no caller branches on the kind.
+
+A video is decoded sequentially: a :class:`VideoFile` keeps its decoder open and, asked for a
+later frame, decodes forward to it (no seek). Reading frames in increasing order therefore decodes
+the video once; asking for an earlier frame than the last one restarts decoding from the first
+frame (counted in ``restarts``), which is correct but slow: callers read in frame order (the crop
+cache is built view by view in frame order; inference reads every view in frame order). The frame
+count is the container's index (``CAP_PROP_FRAME_COUNT``); a video that turns out shorter is an
+error naming the file and frame when decoding reaches its end.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+
+from loader.crops import read_image
+from loader.layout import IMAGE_SUFFIXES, DatasetError, frame_number
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".webm")
+VIDEO_STEM = "video"  # a view's video file is video.<ext>
+
+
+class ImageFolder:
+    """Frames as image files ``<folder>/<n>.<ext>``; frame number = first integer in the name."""
+
+    kind = "images"
+
+    def __init__(self, folder: Union[str, Path]):
+        self.where = Path(folder)
+        if not self.where.is_dir():
+            raise FileNotFoundError(f"image folder not found: {self.where}")
+        paths: dict = {}
+        for p in self.where.iterdir():
+            if p.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            n = frame_number(p.name)
+            if n in paths:
+                raise DatasetError(f"two images for frame {n}: {paths[n]} and {p}")
+            paths[n] = p
+        self.paths = paths  # frame number -> image path
+
+    @property
+    def frames(self) -> list:
+        """Sorted frame numbers that have an image."""
+        return sorted(self.paths)
+
+    def path(self, frame: int) -> Path:
+        try:
+            return self.paths[frame]
+        except KeyError:
+            raise FileNotFoundError(f"image of frame {frame} not found in {self.where}") from None
+
+    def read(self, frame: int, size: Optional[Tuple[int, int]] = None) -> np.ndarray:
+        """BGR uint8 ``(H, W, 3)`` of ``frame``; ``size = (width, height)`` it must have."""
+        return read_image(self.path(frame), cv2.IMREAD_COLOR, size)
+
+    def image_size(self, frame: int) -> Tuple[int, int]:
+        """``(width, height)`` of the image of ``frame``."""
+        image = read_image(self.path(frame), cv2.IMREAD_GRAYSCALE)
+        return image.shape[1], image.shape[0]
+
+    def describe(self, frame: int) -> str:
+        """What identifies the file of ``frame`` in a cache fingerprint: name and byte size."""
+        p = self.path(frame)
+        return f"{p.name}:{p.stat().st_size}"
+
+    def close(self) -> None:
+        pass
+
+
+class VideoFile:
+    """Frames decoded from one video file in order (see the module docstring)."""
+
+    kind = "video"
+
+    def __init__(self, path: Union[str, Path], first_frame: int = 0):
+        self.where = Path(path)
+        self.first_frame = int(first_frame)
+        self._capture = None
+        if not self.where.is_file():
+            raise FileNotFoundError(f"video not found: {self.where}")
+        capture = self._open_capture()
+        try:
+            self.count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+            self.size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+            self.fps = float(capture.get(cv2.CAP_PROP_FPS))
+        finally:
+            capture.release()
+        if self.count <= 0:
+            raise DatasetError(f"{self.where}: the video's container gives no frame count; re-mux it "
+                               f"(e.g. ffmpeg -i IN -c copy OUT.mp4)")
+        self.bytes = self.where.stat().st_size
+        self._next = 0  # index of the frame the open decoder returns next
+        self.restarts = 0  # decoder restarts caused by reading an earlier frame
+
+    def _open_capture(self):
+        capture = cv2.VideoCapture(str(self.where))
+        if not capture.isOpened():
+            raise DatasetError(f"{self.where}: cannot open the video (not a video file, or a codec "
+                               f"OpenCV's FFmpeg cannot decode)")
+        return capture
+
+    @property
+    def frames(self) -> list:
+        """Frame numbers of the video: ``first_frame`` ... ``first_frame + count - 1``."""
+        return list(range(self.first_frame, self.first_frame + self.count))
+
+    def _index(self, frame: int) -> int:
+        i = int(frame) - self.first_frame
+        if not 0 <= i < self.count:
+            raise FileNotFoundError(f"frame {frame} not in video {self.where} (its frames are "
+                                    f"{self.first_frame}-{self.first_frame + self.count - 1})")
+        return i
+
+    def _ended(self, i: int) -> DatasetError:
+        return DatasetError(f"{self.where}: the video ends after {i} frames, but its index says {self.count} "
+                            f"(frame {self.first_frame + i} cannot be decoded; a cut or corrupt file?)")
+
+    def read(self, frame: int, size: Optional[Tuple[int, int]] = None) -> np.ndarray:
+        """BGR uint8 ``(H, W, 3)`` of ``frame``, decoding forward from the last frame read."""
+        i = self._index(frame)
+        if self._capture is None or i < self._next:
+            if self._capture is not None:
+                self._capture.release()
+                self.restarts += 1
+            self._capture, self._next = self._open_capture(), 0
+        while self._next < i:
+            if not self._capture.grab():
+                raise self._ended(self._next)
+            self._next += 1
+        ok, image = self._capture.read()
+        if not ok or image is None:
+            raise self._ended(self._next)
+        self._next += 1
+        if size is not None and (image.shape[1], image.shape[0]) != tuple(size):
+            raise DatasetError(f"{self.where}: frame {frame} is {image.shape[1]}x{image.shape[0]}, expected "
+                               f"{size[0]}x{size[1]}")
+        return image
+
+    def image_size(self, frame: int) -> Tuple[int, int]:
+        """``(width, height)`` of every frame (the container's)."""
+        self._index(frame)
+        return self.size
+
+    def describe(self, frame: int) -> str:
+        """What identifies ``frame`` in a cache fingerprint: the file's name and byte size, the frame."""
+        return f"{self.where.name}:{self.bytes}@{int(frame)}"
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+        self._capture, self._next = None, 0
+
+    def __getstate__(self):  # a decoder does not pickle: a copy (DataLoader worker) opens its own
+        state = dict(self.__dict__)
+        state["_capture"], state["_next"] = None, 0
+        return state
+
+    def __del__(self):
+        self.close()
+
+
+FrameSource = Union[ImageFolder, VideoFile]
+
+
+def find_video(view_dir: Path) -> Optional[Path]:
+    """The ``video.<ext>`` of a view folder, or None; more than one is an error."""
+    if not view_dir.is_dir():
+        return None
+    found = sorted(p for p in view_dir.iterdir() if p.stem == VIDEO_STEM and p.suffix.lower() in VIDEO_SUFFIXES)
+    if len(found) > 1:
+        raise DatasetError(f"{view_dir}: more than one video ({', '.join(p.name for p in found)}); keep one")
+    return found[0] if found else None
+
+
+def view_source(view_dir: Union[str, Path], first_frame: int = 0) -> FrameSource:
+    """The frames of a view folder: its ``images/`` folder or its ``video.<ext>`` (not both)."""
+    view_dir = Path(view_dir)
+    folder, video = view_dir / "images", find_video(view_dir)
+    if video is not None and folder.is_dir():
+        raise DatasetError(f"{view_dir}: holds both images/ and {video.name}; a view is one or the other")
+    if video is not None:
+        return VideoFile(video, first_frame)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"image folder not found: {folder} (nor a video file "
+                                f"{VIDEO_STEM}.<{'|'.join(s[1:] for s in VIDEO_SUFFIXES)}> in {view_dir})")
+    return ImageFolder(folder)
+
+
+def read_frames(source: FrameSource, frames: Sequence[int],
+                size: Optional[Tuple[int, int]] = None) -> Iterator[Tuple[int, np.ndarray]]:
+    """``(frame, BGR image)`` for ``frames`` in increasing order (one decoding pass for a video)."""
+    for frame in sorted(int(f) for f in frames):
+        yield frame, source.read(frame, size)
