@@ -321,3 +321,26 @@ def test_one_training_step_on_a_converted_dataset(tmp_path):
                              "--train.select=train_loss"])
     trainer = train.main(cfg)
     assert trainer.step == 1 and (tmp_path / "run" / "last.pt").is_file()
+
+
+def test_epfl_annotation_found_twice_is_named(tmp_path):
+    src = tmp_path / "src"
+    video(src / "terrace1-c0.avi")
+    text(src / "a" / "terrace1-c0.txt", VATIC)
+    text(src / "b" / "terrace1-c0.txt", VATIC)
+    text(src / "a" / "readme.txt", "x")
+    text(src / "b" / "readme.txt", "y")  # other duplicates do not matter
+    with pytest.raises(ConvertError, match=r"terrace1-c0\.avi: two annotation files named terrace1-c0\.txt"):
+        convert("epfl", src, tmp_path / "out")
+
+
+def test_the_shipped_official_scenes_csv_matches_the_manifest():
+    from metrics.inputs import read_scenes_csv
+
+    repo = Path(__file__).resolve().parents[1]
+    manifest = load_manifest(repo / "configs" / "datasets" / "mvmhat.yaml")
+    rows = read_scenes_csv(repo / "configs" / "datasets" / "mvmhat_scenes.csv")
+    assert [r[0] for r in rows] == list(manifest.scenes)
+    for scene, start, end, views in rows:  # the same numbers: inclusive frames there, half-open positions here
+        assert (start, end) == manifest.scenes[scene].splits["test"], scene
+        assert views == (3 if scene in ("6", "8", "10") else 4), scene

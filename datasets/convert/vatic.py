@@ -97,16 +97,17 @@ def convert_epfl(src: Path, out: Path, test_fraction: float = TEST_FRACTION) -> 
     """Convert EPFL videos with VATIC annotations below ``src`` into ``out``."""
     require_dir(src, "epfl source folder")
     texts: dict = {}
-    for p in src.rglob("*.txt"):
-        if p.stem in texts:
-            raise ConvertError(f"two annotation files named {p.name}: {texts[p.stem]} and {p}")
-        texts[p.stem] = p
+    for p in sorted(src.rglob("*.txt")):
+        texts.setdefault(p.stem, []).append(p)
     cameras: dict = {}
     for video in _videos(src, recursive=True):
         m = EPFL_NAME.match(video.stem)
         if m is None:
             continue
-        annotation = texts.get(video.stem, video.with_suffix(".txt"))
+        found = texts.get(video.stem, [video.with_suffix(".txt")])
+        if len(found) > 1:
+            raise ConvertError(f"{video}: two annotation files named {video.stem}.txt: {found[0]} and {found[1]}")
+        annotation = found[0]
         cameras.setdefault(m.group(1), []).append((str(int(m.group(2)) + 1), video, annotation))
     if not cameras:
         raise ConvertError(f"{src}: no video named <seq>-c<k>{'/'.join(VIDEO_SUFFIXES)} below it")
