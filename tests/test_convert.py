@@ -306,8 +306,9 @@ def test_output_folder_must_be_new_or_empty_and_the_command_line(tmp_path, capsy
         convert_args(["mvmhat", "--src", str(src), "--out", str(out), "--test-fraction=0.5"])
 
 
-# ------------------------------------------------------------------------------- one training step
-def test_one_training_step_on_a_converted_dataset(tmp_path):
+# -------------------------------------------------------------- one training step, then tracking
+def test_one_training_step_and_tracking_on_a_converted_dataset(tmp_path):
+    import inference
     import train
     from config import load_config
 
@@ -321,6 +322,12 @@ def test_one_training_step_on_a_converted_dataset(tmp_path):
                              "--train.select=train_loss"])
     trainer = train.main(cfg)
     assert trainer.step == 1 and (tmp_path / "run" / "last.pt").is_file()
+    args, rest = inference.parse_args(["--checkpoint", str(tmp_path / "run" / "last.pt"), "--out",
+                                       str(tmp_path / "track"), "--boxes", "gt"])
+    inference.main(load_config(None, [f"--data.root={out}", "--data.num_workers=0", "--train.device=cpu", *rest]), args)
+    # the test half (frames 1, 2): view 1 has person 5 on both frames, view 2 no boxes (no gt.txt there)
+    assert sorted(p.name for p in (tmp_path / "track").glob("*.txt")) == ["Circle_1.txt", "Circle_2.txt"]
+    assert read_mot(tmp_path / "track" / "Circle_2.txt").shape[0] == 0
 
 
 def test_epfl_annotation_found_twice_is_named(tmp_path):

@@ -180,10 +180,11 @@ def write_dataset(out: Path, views: Sequence[View], manifest: Manifest,
                   extra_manifests: Optional[dict] = None) -> Path:
     """Write ``views`` and ``manifest`` (``<out>/dataset.yaml``) into the empty folder ``out``;
     ``extra_manifests``: more manifest files, file name -> :class:`Manifest`. Returns ``out``."""
-    out = prepare_out(Path(out))
-    for v in tqdm(views, desc="converting views", unit="view", disable=None):
+    for v in views:  # everything is read and checked before the first file is written
         if not v.images and v.video is None:
             raise ConvertError(f"scene {v.scene!r} view {v.view!r}: no images and no video")
+    out = prepare_out(Path(out))
+    for v in tqdm(views, desc="converting views", unit="view", disable=None):
         write_view(out, v)
     write_manifest(out / MANIFEST_NAME, manifest)
     for name, extra in (extra_manifests or {}).items():
