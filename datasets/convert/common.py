@@ -6,8 +6,8 @@ video; annotation rows as ``(N, 10)`` MOT arrays) and a :class:`~loader.layout.M
 hands them to :func:`write_dataset`, which links the images, writes the annotation files through
 :func:`loader.mot.write_mot` and the manifest through :func:`loader.layout.write_manifest`.
 
-Images and videos are linked with **absolute** symbolic links to the resolved source path: the
-converted folder may move, the source may not. Nothing is copied.
+Images and videos are linked with **absolute** symbolic links (``os.path.abspath`` of the source
+file): the converted folder may move, the source may not. Nothing is copied.
 """
 from __future__ import annotations
 
