@@ -176,7 +176,7 @@ def load_weights(model: EmbeddingNet, weights: Union[str, Path]) -> None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # a truncated or foreign file
-        raise WeightsError(f"cannot read weights file {path}: {e}") from None
+        raise WeightsError(f"cannot read weights file {path}: {' '.join(str(e).split())}") from None  # one line
     backbone = torchvision_state(state)
     if backbone is not None:  # a torchvision ResNet (plain, or the released {'model': ...})
         found = resnet_name(backbone, str(path))
