@@ -6,6 +6,7 @@ class derives from :class:`KnownError`; each lives next to the code that raises 
 
     config.ConfigError                  a config file or override outside the schema (key named)
     loader.layout.DatasetError          the dataset on disk, its manifest, a corrupt image
+    datasets.convert.common.ConvertError  a downloaded dataset its converter cannot read (file, line)
     loader.mot.MotFormatError           a malformed MOT row or file (file:line: problem)
     metrics.inputs.ScenesFileError      a malformed scenes CSV
     metrics.inputs.MissingFilesError    missing ground-truth or result files (each listed)

@@ -39,7 +39,9 @@ def parse_args(argv=None) -> tuple:
                                 epilog="Any config field can be overridden as --section.key=value.")
     p.add_argument("--config", default=None, help="YAML config (data.*, track.*, train.device)")
     p.add_argument("--checkpoint", required=True,
-                   help="checkpoint (.pt) from train.py, 'none' (random weights) or 'init' (model.weights)")
+                   help="checkpoint (.pt) from train.py, a released MvMHAT file ({'model': torchvision ResNet "
+                        "state dict}) or a torchvision ResNet state dict, 'none' (random weights) or 'init' "
+                        "(model.weights)")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--split", default="test", help="manifest split to track (default: test)")
     p.add_argument("--boxes", choices=["det", "gt"], default=None, help="boxes to track (default: track.boxes)")

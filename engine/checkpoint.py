@@ -22,7 +22,7 @@ import torch
 
 from atomic import atomic_path, remove_orphans
 from errors import KnownError
-from models.embedding import build_model
+from models.embedding import build_model, describe, expected_files, resnet_name, torchvision_state
 
 if TYPE_CHECKING:
     from config import ModelConfig
@@ -90,15 +90,19 @@ def _nbytes(state) -> int:
     return 0
 
 
-def load_checkpoint(path: Union[str, Path]) -> dict:
-    """Read a checkpoint; a missing, unreadable or foreign file is an error naming the path."""
-    path = Path(path)
+def _read(path: Path):
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:
         raise CheckpointError(f"cannot read checkpoint {path}: {e}") from None
+
+
+def load_checkpoint(path: Union[str, Path]) -> dict:
+    """Read a checkpoint; a missing, unreadable or foreign file is an error naming the path."""
+    path = Path(path)
+    state = _read(path)
     if not isinstance(state, dict) or "model" not in state:
         raise CheckpointError(f"{path} is not a checkpoint of this codebase (no 'model' entry)")
     return state
@@ -120,7 +124,8 @@ def load_model(checkpoint: str, model_cfg: ModelConfig, crop_size: Tuple[int, in
 
     ``checkpoint``: a file written by training (architecture, crop size and pixel convention come
     from its stored config, ``imagenet`` for checkpoints older than ``data.pixels``;
-    ``model_cfg``, ``crop_size`` and ``pixels`` are not used), ``"none"`` (random weights of
+    ``model_cfg``, ``crop_size`` and ``pixels`` are not used), a released MvMHAT file or a plain
+    torchvision ResNet state dict (:func:`_foreign_model`), ``"none"`` (random weights of
     ``model_cfg`` drawn after seeding torch with ``seed``) or ``"init"`` (the untrained starting
     point of ``model_cfg.weights``), both fed with ``pixels``.
     """
@@ -133,7 +138,9 @@ def load_model(checkpoint: str, model_cfg: ModelConfig, crop_size: Tuple[int, in
         if Path(weights).is_file():  # cached features must follow the file's content, not its name
             desc["weights_sha256"] = hashlib.sha256(Path(weights).read_bytes()).hexdigest()
         return Network(model, desc, tuple(crop_size), pixels, f"untrained-{weights}-seed{seed}")
-    state = load_checkpoint(checkpoint)
+    state = _read(Path(checkpoint))
+    if not (isinstance(state, dict) and "model" in state and "config" in state):
+        return _foreign_model(checkpoint, state, crop_size, pixels)
     try:
         m, d = state["config"]["model"], state["config"]["data"]
         model = build_model(m["backbone"], m["head"], m["embed_dim"], "none")
@@ -142,3 +149,29 @@ def load_model(checkpoint: str, model_cfg: ModelConfig, crop_size: Tuple[int, in
         raise CheckpointError(f"{checkpoint}: checkpoint does not describe a model of this codebase: {e}") from None
     sha = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
     return Network(model, m, (d["crop_height"], d["crop_width"]), d.get("pixels", "imagenet"), sha)
+
+
+def _foreign_model(checkpoint: str, state, crop_size: Tuple[int, int], pixels: str) -> Network:
+    """The network of a file not written by training: the released MvMHAT training's
+    ``{'model': state_dict}`` or a plain torchvision ResNet state dict (see
+    :func:`models.embedding.torchvision_state`). The architecture is read from the keys, the head
+    is ``logits`` (the ImageNet classifier output, as the release embeds); such a file stores no
+    crop size or pixel convention, so ``crop_size`` and ``pixels`` (the config's) are used: the
+    released MvMHAT network wants 224x224 crops, ``bgr255`` (``configs/release.yaml``)."""
+    backbone = torchvision_state(state)
+    if backbone is None:
+        raise CheckpointError(f"{checkpoint} is not a checkpoint this code reads: {expected_files()}; "
+                              f"it holds {describe(state)}")
+    name = resnet_name(backbone, str(checkpoint))
+    model = build_model(name, "logits", weights="none")
+    try:
+        model.backbone.load_state_dict(backbone)
+    except RuntimeError as e:  # a classifier of another size, a missing key
+        raise CheckpointError(f"{checkpoint}: a torchvision {name} state dict that does not fit torchvision's "
+                              f"{name} with its 1000-class classifier (the logits embedding): "
+                              f"{' '.join(str(e).split())}") from None  # torch's message spans lines
+    desc = {"backbone": name, "head": "logits", "source": "torchvision state dict"}
+    log.info("%s: a torchvision %s state dict (released MvMHAT or plain); embedding = its 1000 logits, "
+             "crops %dx%d, pixels %s (from the config)", checkpoint, name, crop_size[0], crop_size[1], pixels)
+    sha = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
+    return Network(model, desc, tuple(crop_size), pixels, sha)

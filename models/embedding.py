@@ -7,8 +7,12 @@ Heads (``head=``):
     linear  a learned projection of the pooled features to ``embed_dim``
 
 Weights (``weights=``): ``none`` (random init), ``imagenet`` (torchvision's ImageNet weights, only
-from the local torch hub cache: nothing is ever downloaded) or a path to a local file holding a
-torchvision backbone state dict or one of our checkpoints.
+from the local torch hub cache: nothing is ever downloaded) or a path to a local file holding one
+of :data:`WEIGHT_FILES`: one of our checkpoints, the released MvMHAT training's
+``{'model': state_dict}`` of a torchvision ResNet (realgump/MvMHAT ``train.py``, which also stores
+``epoch``, ``loss`` and ``optimizer``), or a plain torchvision ResNet state dict. A torchvision
+state dict may carry the ``module.`` prefix ``nn.DataParallel`` adds to every key; its
+architecture (ResNet-10/18/34/50) is read from its keys and must be the model's.
 """
 from __future__ import annotations
 
@@ -64,6 +68,49 @@ def _lookup(table: dict, name: str, what: str):
         return table[name]
     except KeyError:
         raise UnknownNameError(f"unknown {what} {name!r}; valid: {sorted(table)}") from None
+
+
+WEIGHT_FILES = ("a checkpoint of train.py (a dict whose 'model' has keys backbone.*)",
+                "a released MvMHAT file ({'model': state dict of a torchvision ResNet}, as realgump/MvMHAT's "
+                "train.py saves it)",
+                "a torchvision ResNet state dict (keys conv1.weight, bn1.*, layer1.* ... layer4.*, fc.*)")
+
+
+def expected_files() -> str:
+    """What a weights or checkpoint file may hold, in words (for error messages)."""
+    return "expected " + "; or ".join(WEIGHT_FILES)
+
+
+def torchvision_state(obj) -> Optional[dict]:
+    """The torchvision ResNet state dict ``obj`` holds, or None: ``obj`` itself, or ``obj['model']``
+    (the released MvMHAT training's file), with a ``module.`` prefix on every key removed."""
+    if isinstance(obj, dict) and isinstance(obj.get("model"), dict) and "conv1.weight" not in obj:
+        obj = obj["model"]
+    if not isinstance(obj, dict) or not obj or not all(isinstance(k, str) for k in obj):
+        return None
+    if all(k.startswith("module.") for k in obj):
+        obj = {k[len("module."):]: v for k, v in obj.items()}
+    if "conv1.weight" not in obj or not any(k.startswith("layer4.") for k in obj):
+        return None
+    if not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return None
+    return obj
+
+
+def resnet_name(state: dict, source: str) -> str:
+    """The name in :data:`BACKBONES` of the ResNet a torchvision state dict belongs to."""
+    bottleneck = "layer1.0.conv3.weight" in state
+    blocks = tuple(len({k.split(".")[1] for k in state if k.startswith(f"layer{i}.")}) for i in range(1, 5))
+    for name, build_blocks in ARCHITECTURES.items():
+        if build_blocks == (bottleneck, blocks):
+            return name
+    raise WeightsError(f"{source}: a torchvision ResNet with {'bottleneck' if bottleneck else 'basic'} blocks "
+                       f"{list(blocks)} per stage is none of {sorted(ARCHITECTURES)}")
+
+
+# backbone -> (bottleneck blocks?, blocks per stage), how resnet_name recognises a state dict
+ARCHITECTURES = {"resnet10": (False, (1, 1, 1, 1)), "resnet18": (False, (2, 2, 2, 2)),
+                 "resnet34": (False, (3, 4, 6, 3)), "resnet50": (True, (3, 4, 6, 3))}
 
 
 def imagenet_weights_path(backbone: str) -> Path:
@@ -129,20 +176,41 @@ def load_weights(model: EmbeddingNet, weights: Union[str, Path]) -> None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # a truncated or foreign file
-        raise WeightsError(f"cannot read weights file {path}: {e}") from None
-    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
-        target, state = model, state["model"]  # one of our checkpoints
-    else:
-        target = model.backbone  # a torchvision backbone state dict
+        raise WeightsError(f"cannot read weights file {path}: {' '.join(str(e).split())}") from None  # one line
+    backbone = torchvision_state(state)
+    if backbone is not None:  # a torchvision ResNet (plain, or the released {'model': ...})
+        found = resnet_name(backbone, str(path))
+        if found != model.backbone_name:
+            raise WeightsError(f"{path} does not fit {model.backbone_name}: it holds a torchvision {found}; "
+                               f"set --model.backbone={found}")
+        target, state = model.backbone, backbone
         if model.head_name != "logits":  # our head replaces the classifier
             state = {k: v for k, v in state.items() if not k.startswith("fc.")}
-    missing, unexpected = target.load_state_dict(state, strict=False)
+    elif isinstance(state, dict) and isinstance(state.get("model"), dict) and state["model"] \
+            and all(str(k).startswith("backbone.") for k in state["model"]):
+        target, state = model, state["model"]  # one of our checkpoints (EmbeddingNet keys)
+    else:
+        raise WeightsError(f"{path} is not a weights file this code reads: {expected_files()}; "
+                           f"it holds {describe(state)}")
+    try:
+        missing, unexpected = target.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # a tensor of another shape (e.g. a classifier of other size)
+        raise WeightsError(f"{path} does not fit {model.backbone_name}/{model.head_name}: "
+                           f"{' '.join(str(e).split())}") from None  # torch's message spans lines
     if model.head_name != "logits" and target is model.backbone:
         missing = [k for k in missing if not k.startswith("fc.")]
     if missing or unexpected:
         raise WeightsError(f"{path} does not fit {model.backbone_name}/{model.head_name}: "
                            f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
                            f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}")
+
+
+def describe(obj) -> str:
+    """A short description of what a loaded file holds (for error messages)."""
+    if isinstance(obj, dict):
+        keys = list(obj)
+        return f"a dict with keys {keys[:6]}{'...' if len(keys) > 6 else ''}"
+    return f"a {type(obj).__name__}"
 
 
 def build_model(backbone: str = "resnet50", head: str = "logits", embed_dim: int = 512,
