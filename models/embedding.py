@@ -25,6 +25,7 @@ import torch.nn.functional as F
 import torchvision
 
 from errors import KnownError, UnknownNameError
+from models.hub import hub_path, weights_file
 
 
 class ImageBatchNorm2d(nn.BatchNorm2d):
@@ -118,7 +119,7 @@ def imagenet_weights_path(backbone: str) -> Path:
     _, weights, _ = _lookup(BACKBONES, backbone, "backbone")
     if weights is None:
         raise WeightsError(f"{backbone} has no ImageNet weights; use --model.weights=none or a file")
-    return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+    return hub_path(weights.url)
 
 
 class EmbeddingNet(nn.Module):
@@ -162,17 +163,13 @@ def load_weights(model: EmbeddingNet, weights: Union[str, Path]) -> None:
     if weights == "none":
         return
     if weights == "imagenet":
-        path = imagenet_weights_path(model.backbone_name)
-        if not path.is_file():
-            url = _lookup(BACKBONES, model.backbone_name, "backbone")[1].url
-            raise WeightsError(
-                f"ImageNet weights for {model.backbone_name} are not in the local torch cache: put "
-                f"{Path(url).name} (from {url}) at {path}, pass a file with --model.weights=PATH, "
-                f"or train from scratch with --model.weights=none")
+        imagenet_weights_path(model.backbone_name)  # a backbone without ImageNet weights is an error
+        url = _lookup(BACKBONES, model.backbone_name, "backbone")[1].url
+        path = weights_file(None, url, f"ImageNet weights for {model.backbone_name}",
+                            "pass a file with --model.weights=PATH, or train from scratch with --model.weights=none",
+                            WeightsError)
     else:
-        path = Path(weights)
-        if not path.is_file():
-            raise WeightsError(f"weights file not found: {path}")
+        path = weights_file(weights, "", "weights", "", WeightsError)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # a truncated or foreign file

@@ -20,6 +20,7 @@ from torchvision.models import detection as tvd
 from tqdm import tqdm
 
 from errors import KnownError, UnknownNameError
+from models.hub import hub_path, weights_file
 from loader.frames import FrameSource, read_frames
 
 PERSON = 1  # COCO "person" in torchvision's detection label numbering
@@ -56,7 +57,7 @@ def make_detector(name: str = DEFAULT_DETECTOR, **kwargs) -> torch.nn.Module:
 
 def cached_weights_path(name: str) -> Path:
     """Where the COCO weights of detector ``name`` lie in the local torch hub cache."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / Path(_entry(name)[1].url).name
+    return hub_path(_entry(name)[1].url)
 
 
 def load_detector(name: str = DEFAULT_DETECTOR, weights: Union[str, Path, None] = None,
@@ -65,18 +66,9 @@ def load_detector(name: str = DEFAULT_DETECTOR, weights: Union[str, Path, None] 
     ``device``, in eval mode. A missing file or one that does not fit is a
     :class:`DetectorWeightsError` naming it."""
     model = make_detector(name)
-    if weights is None:
-        path = cached_weights_path(name)
-        if not path.is_file():
-            url = _entry(name)[1].url
-            raise DetectorWeightsError(
-                f"the weights of detector {name} are not in the local torch cache (nothing is downloaded): "
-                f"put {path.name} (from {url}) at {path}, or pass the file with --detector-weights FILE, "
-                f"or give detections with --detections DIR")
-    else:
-        path = Path(weights)
-        if not path.is_file():
-            raise DetectorWeightsError(f"detector weights file not found: {path}")
+    path = weights_file(weights, _entry(name)[1].url, f"the weights of detector {name}" if weights is None
+                        else "detector weights", "or pass the file with --detector-weights FILE, or give "
+                        "detections with --detections DIR", DetectorWeightsError)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
