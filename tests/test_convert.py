@@ -34,7 +34,7 @@ def video(path: Path, frames: int = 5, size=(32, 24)) -> Path:
     codec = "MJPG" if path.suffix == ".avi" else "mp4v"
     w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), 25, size)
     for i in range(frames):
-        w.write(np.full((size[1], size[0], 3), 40 * i, np.uint8))
+        w.write(np.full((size[1], size[0], 3), 40 * i % 256, np.uint8))
     w.release()
     return path
 
@@ -307,27 +307,52 @@ def test_output_folder_must_be_new_or_empty_and_the_command_line(tmp_path, capsy
 
 
 # -------------------------------------------------------------- one training step, then tracking
-def test_one_training_step_and_tracking_on_a_converted_dataset(tmp_path):
+def train_and_track(out, tmp_path, *options) -> Path:
+    """One training step on the converted dataset ``out``, then tracking its test frames on the
+    ground-truth boxes; returns the folder of the result files."""
     import inference
     import train
     from config import load_config
 
-    src, out = tmp_path / "src", tmp_path / "out"
-    write_divotrack(src)
-    convert("divotrack", src, out)
     cfg = load_config(None, [f"--data.root={out}", f"--train.out_dir={tmp_path / 'run'}", "--model.backbone=resnet10",
                              "--model.weights=none", "--data.crop_height=32", "--data.crop_width=16",
-                             "--data.views=2", "--data.num_workers=0", "--data.val_fraction=0", "--data.crop_cache=false",
+                             "--data.views=2", "--data.num_workers=0", "--data.val_fraction=0",
                              "--train.max_steps=1", "--train.device=cpu", "--train.val_interval=0",
-                             "--train.select=train_loss"])
+                             "--train.select=train_loss", *options])
     trainer = train.main(cfg)
     assert trainer.step == 1 and (tmp_path / "run" / "last.pt").is_file()
     args, rest = inference.parse_args(["--checkpoint", str(tmp_path / "run" / "last.pt"), "--out",
                                        str(tmp_path / "track"), "--boxes", "gt"])
     inference.main(load_config(None, [f"--data.root={out}", "--data.num_workers=0", "--train.device=cpu", *rest]), args)
+    return tmp_path / "track"
+
+
+def test_one_training_step_and_tracking_on_a_converted_dataset(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    write_divotrack(src)
+    convert("divotrack", src, out)
+    track = train_and_track(out, tmp_path, "--data.crop_cache=false")
     # the test half (frames 1, 2): view 1 has person 5 on both frames, view 2 no boxes (no gt.txt there)
-    assert sorted(p.name for p in (tmp_path / "track").glob("*.txt")) == ["Circle_1.txt", "Circle_2.txt"]
-    assert read_mot(tmp_path / "track" / "Circle_2.txt").shape[0] == 0
+    assert sorted(p.name for p in track.glob("*.txt")) == ["Circle_1.txt", "Circle_2.txt"]
+    assert read_mot(track / "Circle_2.txt").shape[0] == 0
+
+
+def test_one_training_step_and_tracking_on_converted_videos(tmp_path):
+    """epfl's views are videos: the crop cache decodes them for training, inference reads them."""
+    src, out = tmp_path / "src", tmp_path / "out"
+    two_people = "".join(f'0 2 3 12 20 {f} 0 0 0 "PERSON"\n1 16 2 26 22 {f} 0 0 0 "PERSON"\n' for f in range(20))
+    for k in (0, 1):
+        video(src / f"terrace1-c{k}.avi", frames=20)
+        text(src / f"terrace1-c{k}.txt", two_people)
+    convert("epfl", src, out)
+    assert DatasetLayout(out).frames("terrace1", "test") == [16, 17, 18, 19]
+    track = train_and_track(out, tmp_path)
+    assert sorted(p.name for p in track.glob("*.txt")) == ["terrace1_1.txt", "terrace1_2.txt"]
+    for p in track.glob("*.txt"):  # both people tracked once confirmed, with two ids in all
+        result = read_mot(p)
+        frames, counts = np.unique(result[:, 0], return_counts=True)
+        assert len(frames) >= 2 and set(frames) <= {16, 17, 18, 19} and set(counts) == {2}
+        assert len(set(result[:, 1].tolist())) == 2
 
 
 def test_epfl_annotation_found_twice_is_named(tmp_path):
