@@ -19,9 +19,9 @@ from pipeline.extract import FeatureCacheError
 REPO = Path(__file__).resolve().parents[1]
 
 
-def script(*argv, cwd=REPO):
+def script(*argv, cwd=REPO, env=None):
     proc = subprocess.run([sys.executable, *map(str, argv)], cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+                          env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin", **(env or {})})
     return proc.returncode, proc.stderr
 
 
@@ -73,6 +73,21 @@ def test_inference_py_checkpoint_error(tmp_path):
                      f"--data.root={root}", "--train.device=cpu")
     assert_one_line_error(rc, err, "cannot read checkpoint", str(tmp_path / "junk.pt"))
     assert not (tmp_path / "out").exists()
+
+
+def test_inference_py_videos_without_detector_weights(tmp_path):
+    """The built-in detector's missing weights: one line saying which file to put where, no download."""
+    import cv2
+    import numpy as np
+
+    writer = cv2.VideoWriter(str(tmp_path / "cam1.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10, (32, 24))
+    for i in range(3):
+        writer.write(np.full((24, 32, 3), 50 * i, np.uint8))
+    writer.release()
+    rc, err = script("inference.py", "--videos", tmp_path / "cam1.mp4", "--checkpoint", tmp_path / "none.pt",
+                     "--out", tmp_path / "out", "--train.device=cpu", env={"TORCH_HOME": str(tmp_path / "hub")})
+    assert_one_line_error(rc, err, "not in the local torch cache (nothing is downloaded)",
+                          str(tmp_path / "hub" / "hub" / "checkpoints"), "--detections DIR")
 
 
 def test_eval_py_mot_error(tmp_path):
