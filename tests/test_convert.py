@@ -337,6 +337,19 @@ def test_one_training_step_and_tracking_on_a_converted_dataset(tmp_path):
     assert read_mot(track / "Circle_2.txt").shape[0] == 0
 
 
+@pytest.mark.parametrize("fmt, write, options, results", [
+    ("mmp", write_mmp, (), ["63am_cafe_shop_0_1.txt", "63am_cafe_shop_0_2.txt", "64pm_lobby_0_1.txt",
+                            "64pm_lobby_0_2.txt"]),
+    # WILDTRACK annotates every 5th frame: a sample's two frames are 5 apart (README)
+    ("wildtrack", write_wildtrack, ("--data.frame_gap=5", "--data.sample_stride=5"),
+     ["wildtrack_1.txt", "wildtrack_2.txt"])])
+def test_other_converted_datasets_train_and_track(tmp_path, fmt, write, options, results):
+    src, out = tmp_path / "src", tmp_path / "out"
+    write(src)
+    convert(fmt, src, out)
+    assert sorted(p.name for p in train_and_track(out, tmp_path, *options).glob("*.txt")) == results
+
+
 def test_one_training_step_and_tracking_on_converted_videos(tmp_path):
     """epfl's views are videos: the crop cache decodes them for training, inference reads them."""
     src, out = tmp_path / "src", tmp_path / "out"
