@@ -102,6 +102,7 @@ def test_training_rows_are_the_release_and_each_switch(tmp_path, tiny_reproducti
     demo_cfg = load_config("configs/demo.yaml")
     assert project.data.box_jitter == demo_cfg.data.box_jitter > 0 and project.train.select == "val_loss"
     assert project.track == release.track and project.track.association == "release"
+    assert project.model == release.model  # every row trains the same network (the profile's)
     assert project.train.max_steps * project.train.batch_size == release.train.max_steps * release.train.batch_size
 
 

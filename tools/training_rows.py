@@ -71,12 +71,15 @@ def release_config(profile: str, base: Config, setup: dict, train: dict) -> tupl
     return cfg, options(RELEASE_SWITCHES)
 
 
-def project_config(profile: str, base: Config, setup: dict, train: dict, track) -> tuple:
-    """``(config, change)`` of this project's training, tracked with the paper's tracker ``track``."""
+def project_config(profile: str, base: Config, setup: dict, train: dict) -> tuple:
+    """``(config, change)`` of this project's training: its data, loss and training choices with the
+    profile's network (``base.model``: every row trains the same network) and tracked with the
+    profile's tracker (``base.track``, the paper's)."""
     path: Optional[str] = PROJECT_CONFIGS[profile]
     cfg = load_config(path) if path else Config()
-    cfg = replace(with_length(apply_dict(cfg, setup, source="profile dataset"), train), track=copy.deepcopy(track))
-    return cfg, f"`{path}` (its training sections)" if path else "config.py defaults"
+    cfg = with_length(apply_dict(cfg, setup, source="profile dataset"), train)
+    cfg = replace(cfg, model=copy.deepcopy(base.model), track=copy.deepcopy(base.track))
+    return cfg, f"`{path}`'s data, loss and training sections" if path else "config.py defaults"
 
 
 def training_rows(profile: str, base: Config, setup: dict, train: dict, only=None) -> list:
@@ -88,7 +91,7 @@ def training_rows(profile: str, base: Config, setup: dict, train: dict, only=Non
         if only and name not in only:
             continue
         if changes is None:
-            cfg, change = project_config(profile, base, setup, train, base.track)
+            cfg, change = project_config(profile, base, setup, train)
         else:
             cfg = apply_dict(copy.deepcopy(release), changes, source=name)
             change = f"release {options(changes)}" if changes else release_change
