@@ -143,7 +143,7 @@ def load_stan(path: Union[str, Path]) -> tuple:
     if not path.is_file():
         raise StanFileError(f"STAN file not found: {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=False)  # as engine.checkpoint: own files (RNG state inside)
     except Exception as e:  # noqa: BLE001 - any unreadable file is reported the same way
         raise StanFileError(f"cannot read STAN file {path}: {e}") from None
     if isinstance(state, dict) and state.get("kind") == "stan":
