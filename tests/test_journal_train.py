@@ -60,3 +60,16 @@ def test_inconsistent_journal_settings_are_config_errors(tmp_path):
         load_config("configs/journal.yaml", ["--model.stan=gnn"])
     with pytest.raises(ConfigError, match="relaxed_margin"):
         load_config("configs/journal.yaml", ["--loss.relaxed_margin=-1"])
+
+
+def test_resumed_journal_run_equals_an_uninterrupted_one(data_root, tmp_path):
+    # the STAN's weights and its Adam state travel in the checkpoint (loss_state)
+    full = train.main(tiny(data_root, tmp_path / "a", "--model.stan=fc", "--train.max_steps=3"))
+    train.main(tiny(data_root, tmp_path / "b", "--model.stan=fc", "--train.max_steps=2"))
+    resumed = train.main(tiny(data_root, tmp_path / "c", "--model.stan=fc", "--train.max_steps=3",
+                              f"--train.resume={tmp_path / 'b' / 'last.pt'}"))
+    assert resumed.step == 3
+    for k, v in full.loss_fn.state_dict().items():
+        torch.testing.assert_close(resumed.loss_fn.state_dict()[k], v, rtol=0, atol=0, msg=k)
+    for k, v in full.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[k], v, rtol=0, atol=0, msg=k)
