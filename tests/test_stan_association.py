@@ -1,18 +1,20 @@
 """The ``stan`` association mode: its STAN input, threshold + Hungarian partners, one ID per
 person across views on a small synthetic scene, and the config path to a STAN file."""
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from config import load_config
+from config import TrackConfig, load_config
 from deep_sort.multiview import make_association
 from deep_sort.nn_matching import NearestNeighborDistanceMetric
 from deep_sort.tracker import Tracker
 from deep_sort.stan_association import StanAssociation, stan_input, threshold_hungarian
 from models.stan import STAN, StanFileError, save_stan
 from pipeline.tracking import tracker_params
+from tools import pretrain_stan
 from tests.test_multiview import VIEWS, make_scene, run
 
 
@@ -81,3 +83,31 @@ def test_a_real_stan_runs_in_the_tracker(tmp_path):
         tracker_params(load_config(None, ["--track.association=stan"]).track)
     with pytest.raises(KeyError, match="stan"):
         make_association("stann")
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"  # a shared/ folder beside the repository
+ORACLE = SHARED / "data" / "mvmhat_eval"
+
+
+@pytest.mark.skipif(not (SHARED / "tools" / "oracle_features.py").is_file() or not (ORACLE / "scenes.csv").is_file(),
+                    reason=f"needs the shared oracle tool and MvMHAT test GT in {SHARED}")
+def test_oracle_protocol_runs_the_stan_mode(tmp_path):
+    from tools.oracle_eval import run_sigma
+
+    args = pretrain_stan.parse_args(["--variant", "fc", "--train", "60", "--val", "5", "--epochs", "2", "--lr", "1e-2",
+                                     "--people", "3,5", "--out", str(tmp_path / "fc.pt")])
+    pretrain_stan.main(args)
+    rows = {}
+    for mode in ("release", "stan"):
+        for sigma in (0.0, 0.3):
+            track = TrackConfig(association=mode, stan_weights=str(tmp_path / "fc.pt"), renew_interval=10)
+            rows[mode, sigma] = run_sigma(sigma, ["1"], track, tmp_path / mode, data=ORACLE,
+                                          frame_ranges={"1": (800, 860)})
+    assert rows["stan", 0.0]["frames"] == 59 and rows["stan", 0.0]["MOTA"] > 0.9
+    # exact features: both modes find the same (perfect) cross-view partners, so the same tracks
+    assert rows["stan", 0.0]["MVIDF1"] == rows["release", 0.0]["MVIDF1"]
+    # noisy features: the release's epsilon-0.5 softmax never reaches 0.5 on this range (no cross-view
+    # ID at all: MVIDF1 0/0); STAN's sharper input links views
+    release = rows["release", 0.3]["MVIDF1"]
+    assert np.isnan(release) or release == 0
+    assert rows["stan", 0.3]["MVIDF1"] > 0.1
