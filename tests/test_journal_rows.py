@@ -1,8 +1,10 @@
 """The reproduction's journal rows (tools/journal_rows.py): their configs on both profiles and
 their place in tools/reproduce.py's command line. The rows themselves are not run here."""
+import json
 from dataclasses import replace
 
 from config import load_config
+from engine.checkpoint import load_checkpoint
 from tools import journal_rows, reproduce
 
 
@@ -52,3 +54,22 @@ def test_reproduce_offers_the_journal_group_and_rows():
     assert "journal" in reproduce.GROUPS
     args = reproduce.parse_args(["--group", "journal", "--row", journal_rows.JOINT])
     assert args.group == ["journal"] and args.row == [journal_rows.JOINT]
+
+
+def test_tiny_journal_group_trains_tracks_and_reuses(tmp_path, monkeypatch):
+    monkeypatch.setattr(reproduce, "DATASET", dict(scenes=1, views=2, frames=40, seed=3, camera_motion=0.0,
+                                                   train_fraction=0.5, people=(3, 3), size=(160, 96)))
+    monkeypatch.setitem(reproduce.PROFILES, "cpu", dict(
+        config="configs/demo.yaml", note="tiny", train=dict(device="cpu", max_steps=2, batch_size=2, val_interval=1,
+                                                            ckpt_interval=1, log_interval=1)))
+    argv = ["--out", str(tmp_path / "out"), "--data", str(tmp_path / "data"), "--profile", "cpu", "--group", "journal"]
+    assert reproduce.main(reproduce.parse_args(argv)) == 0
+    out = tmp_path / "out" / "cpu"
+    tables = json.loads((out / "tables.json").read_text())["tables"]
+    assert list(tables["journal"]) == [n for n, _ in journal_rows.ROWS]
+    joint = tables["journal"][journal_rows.JOINT]
+    assert joint["checkpoint"].endswith("train/best.pt")
+    assert load_checkpoint(joint["checkpoint"])["config"]["model"]["stan"] == "fc"
+    reuse = tables["journal"]["journal features, release association"]
+    assert reuse["checkpoint"] == joint["checkpoint"] and reuse["train_s"] < 1  # no training of its own
+    assert "Journal method (MvMHAT++)" in (out / "tables.md").read_text()
