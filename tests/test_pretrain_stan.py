@@ -4,10 +4,9 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from models.stan import load_stan
-from models.stan_pretrain import SyntheticSpec, block_matches, f1, match_counts, synthetic_sample
+from models.stan_pretrain import block_matches, f1, match_counts, synthetic_sample
 from tools import pretrain_stan
 
 
