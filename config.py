@@ -62,6 +62,8 @@ class ModelConfig:
     head: str = "logits"  # logits (paper: 1000-d ImageNet classifier output), pool or linear
     embed_dim: int = 512  # output size of the linear head (ignored by logits and pool)
     weights: str = "imagenet"  # imagenet (local torch cache), none (random init) or a file path
+    stan: str = "none"  # MvMHAT++ assignment network trained with the backbone: none, transformer, rnn or fc
+    stan_weights: Optional[str] = None  # STAN file to start from (python -m tools.pretrain_stan); None = random init
 
 
 @dataclass
@@ -73,6 +75,13 @@ class LossConfig:
     pairwise_weight: float = 1.0  # weight of symmetric consistency (pairwise) (0 = off)
     triplewise_weight: float = 1.0  # weight of transitive similarity (triplewise) (0 = off)
     transitive: str = "conference"  # conference (released code) or journal (MvMHAT++: softmaxed blocks, loop from the image with more people)
+    hinge: str = "conference"  # pairwise/triplewise hinge: conference, or journal (MvMHAT++: strict only for rows with a counterpart; needs transitive: journal)
+    relaxed_margin: float = 0.4  # journal hinge: margin m2 of the band term of rows without a counterpart (MvMHAT++: 0.4)
+    focal_weight: float = 5.0  # with model.stan: weight of the focal loss of A against pseudo labels (MvMHAT++: 5)
+    focal_gamma: float = 2.0  # with model.stan: focal loss exponent gamma (MvMHAT++: 2)
+    symmetry_weight: float = 0.002  # with model.stan: weight of ||A - A^T||_F (MvMHAT++: 0.002)
+    nuclear_weight: float = 1.0e-4  # with model.stan: weight of the nuclear norm of A (MvMHAT++: 1e-4)
+    sum_weight: float = 0.004  # with model.stan: weight of the row/column sum loss of A (MvMHAT++: 0.004)
 
 
 @dataclass
@@ -100,7 +109,7 @@ class TrainConfig:
 
 @dataclass
 class TrackConfig:
-    association: str = "release"  # cross-view association: release (MvMHAT rules), tracklet, or none (per view only)
+    association: str = "release"  # cross-view association: release (MvMHAT rules), tracklet, stan (MvMHAT++: learned assignment), or none (per view only)
     delta: float = 0.5  # cross-view softmax parameter delta
     epsilon: float = 0.5  # cross-view softmax parameter epsilon at inference (paper: 0.5)
     match_threshold: float = 0.5  # softmax entries below this are not cross-view matches
@@ -124,6 +133,9 @@ class TrackConfig:
     tracklet_turn_margin: float = 0.3  # tracklet mode: recent evidence this much nearer elsewhere resets a track
     tracklet_revise_interval: int = 5  # tracklet mode: frames between revisions of every link
     tracklet_nn_budget: Optional[int] = 100  # tracklet mode: Deep SORT features kept per track (None: all)
+    stan_weights: Optional[str] = None  # stan mode: STAN file (tools.pretrain_stan) or journal training checkpoint; required there
+    stan_epsilon: float = 0.1  # stan mode: softmax epsilon of the blocks given to STAN (MvMHAT++: 0.1)
+    stan_threshold: float = 0.5  # stan mode: entries of A below this are not cross-view matches (MvMHAT++: 0.5)
 
 
 @dataclass
@@ -151,11 +163,13 @@ CHOICES = {
     "train.forward": ("batched", "per_image"),
     "train.select": ("val_loss", "train_loss", "val_assoc_acc"),
     "model.head": ("logits", "pool", "linear"),
+    "model.stan": ("none", "transformer", "rnn", "fc"),
+    "loss.hinge": ("conference", "journal"),
     "loss.transitive": ("conference", "journal"),
     "train.schedule": ("constant", "cosine"),
     "train.amp": ("bf16", "fp16", "none"),
     "track.output_box": ("kalman", "detection"),
-    "track.association": ("release", "tracklet", "none"),
+    "track.association": ("release", "tracklet", "stan", "none"),
     "track.boxes": ("gt", "det"),
     "eval.backend": ("official", "motmetrics"),
 }
@@ -201,7 +215,9 @@ RANGES = {
     "model.embed_dim": AT_LEAST_1,
     "loss.delta": SOFTMAX_DELTA,
     "loss.epsilon": POSITIVE,
-    **{f"loss.{k}": AT_LEAST_0 for k in ("margin", "self_weight", "pairwise_weight", "triplewise_weight")},
+    **{f"loss.{k}": AT_LEAST_0 for k in ("margin", "self_weight", "pairwise_weight", "triplewise_weight",
+                                         "relaxed_margin", "focal_weight", "focal_gamma", "symmetry_weight",
+                                         "nuclear_weight", "sum_weight")},
     "train.seed": Range(0, 2**32 - 1),  # NumPy's seed range
     "train.lr": POSITIVE,
     **{f"train.{k}": AT_LEAST_1 for k in ("batch_size", "max_epochs", "log_interval")},
@@ -213,6 +229,8 @@ RANGES = {
     "track.max_cosine_distance": Range(0, 2),
     "track.max_iou_distance": Range(0, 1),
     "track.tracklet_link_threshold": Range(-1, 1),
+    "track.stan_epsilon": POSITIVE,
+    "track.stan_threshold": Range(0, 1),
     **{f"track.{k}": AT_LEAST_1 for k in ("nn_budget", "n_init", "tracklet_memory", "tracklet_recent",
                                           "tracklet_revise_interval", "tracklet_nn_budget")},
     **{f"track.{k}": AT_LEAST_0 for k in ("max_age", "reid_after", "reid_margin", "renew_interval",

@@ -7,7 +7,9 @@ applies them and reports confirmed tracks.
 
 ``ASSOCIATIONS`` names the modes: ``"release"`` (the rules of the MvMHAT release,
 :mod:`deep_sort.release_association`), ``"tracklet"`` (whole tracks linked on accumulated
-evidence, :mod:`deep_sort.tracklet_association`) and ``"none"`` (per-view tracking only);
+evidence, :mod:`deep_sort.tracklet_association`), ``"stan"`` (the release's rules with partners
+from a trained STAN, MvMHAT++, :mod:`deep_sort.stan_association`) and ``"none"`` (per-view
+tracking only);
 :func:`make_association` builds one by name.
 """
 from __future__ import annotations
@@ -22,11 +24,13 @@ from deep_sort.association import Association, NoAssociation, View
 from deep_sort.detection import Detection, xyah_to_tlwh
 from deep_sort.nn_matching import NearestNeighborDistanceMetric
 from deep_sort.release_association import ReleaseAssociation
+from deep_sort.stan_association import StanAssociation
 from deep_sort.track import TrackState
 from deep_sort.tracker import Tracker
 from deep_sort.tracklet_association import TrackletAssociation
 
-ASSOCIATIONS = {"release": ReleaseAssociation, "tracklet": TrackletAssociation, "none": NoAssociation}
+ASSOCIATIONS = {"release": ReleaseAssociation, "tracklet": TrackletAssociation, "stan": StanAssociation,
+                "none": NoAssociation}
 
 
 def make_association(name: str, **params) -> Association:

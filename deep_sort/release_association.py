@@ -73,6 +73,12 @@ class ReleaseAssociation:
         self.delta, self.epsilon, self.match_threshold = delta, epsilon, match_threshold
         self.renew_interval = renew_interval
 
+    def partner_table(self, views: Sequence[View], trackers: Mapping[View, Tracker],
+                      detections: Mapping[View, Sequence[Detection]]):
+        """This frame's cross-view partners of detections (rule 1): an object whose
+        ``get(v, u)[d]`` is view u's detection matched to view v's detection d, or -1."""
+        return _PartnerTable(detections, self.delta, self.epsilon, self.match_threshold)
+
     @staticmethod
     def detection_order(detections: Sequence[Detection]) -> List[int]:
         """Rule 0: the release's order of a view's detections (:func:`release_order`)."""
@@ -94,7 +100,7 @@ class ReleaseAssociation:
                 primary[v], backup[v] = list(tm.matches), []
                 pending[v] = list(tm.unmatched_detections)
         track_of = {v: dict((d, tid) for tid, d in primary[v]) for v in views}
-        partners = _PartnerTable(detections, self.delta, self.epsilon, self.match_threshold)
+        partners = self.partner_table(views, trackers, detections)
 
         possible: Dict[View, Assignments] = {}
         for v in views:

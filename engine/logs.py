@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from atomic import atomic_path
+from models.assignment_losses import ASSIGNMENT_TERMS
 from models.losses import TERMS
 
 
@@ -52,7 +53,8 @@ def plot_curves(metrics_path: Path, out_png: Path) -> None:
         entries.setdefault(entry["kind"], []).append(entry)
     train, val, epochs = entries["train"], entries["val"], entries["epoch"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for key in TERMS:
+    terms = [k for k in train[0] if k in TERMS or k in ASSIGNMENT_TERMS] if train else []
+    for key in terms:
         if train:
             axes[0].plot([e["step"] for e in train], [e[key] for e in train], label=key)
     if epochs:

@@ -123,7 +123,13 @@ class Trainer:
         self.ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
             if dist_info.enabled else model
         self.loss_fn = loss_fn.to(device)
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        if dist_info.enabled and any(True for _ in loss_fn.parameters()):
+            raise ValueError("a loss with parameters (model.stan) is not trained under DDP here: its gradients "
+                             "would not be averaged across processes; train on one process")
+        self.terms = tuple(getattr(loss_fn, "terms", TERMS))  # logged and plotted, the weighted sum first
+        # a loss with parameters (the journal profile's STAN) is trained with the model
+        self.optimizer = torch.optim.Adam(list(model.parameters()) + list(self.loss_fn.parameters()), lr=cfg.lr,
+                                          weight_decay=cfg.weight_decay)
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp == "fp16")
         self.train_set, self.val_set = train_set, val_set
         self.sampler = DistributedSampler(train_set, num_replicas=dist_info.world_size, rank=dist_info.rank,
@@ -142,6 +148,7 @@ class Trainer:
         state = load_checkpoint(path)
         check_resume(state["config"], self.config_dict, path)
         self.model.load_state_dict(state["model"])
+        self.loss_fn.load_state_dict(state.get("loss_state") or {})  # absent before losses had parameters
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         if state["scaler"] is not None:
@@ -164,7 +171,7 @@ class Trainer:
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
             "step": self.step, "epoch": self.step // self.steps_per_epoch, "rng": rng_state(),
             "config": self.config_dict, "best": self.best, "epoch_loss": self.epoch_loss,
-            "augment": self.augment.state_dict()})
+            "augment": self.augment.state_dict(), "loss_state": self.loss_fn.state_dict()})
 
     def _record(self, entry: dict) -> None:
         if self.info.is_main:
@@ -247,7 +254,7 @@ class Trainer:
         self.ddp.train()
         bar = tqdm(total=self.total_steps, initial=self.step, desc="train", disable=not self.info.is_main,
                    dynamic_ncols=True)
-        window = {k: 0.0 for k in TERMS}
+        window = {k: 0.0 for k in self.terms}
         window_steps = window_crops = 0
         t_window = t_start = time.perf_counter()
         start_step = self.step
@@ -256,7 +263,7 @@ class Trainer:
             for batch in self._loader(epoch, skip):
                 terms = self.train_step(batch)
                 bar.update(1)
-                for k in TERMS:
+                for k in self.terms:
                     window[k] += terms[k]
                 window_steps += 1
                 window_crops += int(batch["mask"].sum()) * self.info.world_size
@@ -265,15 +272,15 @@ class Trainer:
                     rate = window_crops / (now - t_window)
                     eta = (now - t_start) / (self.step - start_step) * (self.total_steps - self.step)
                     entry = {"kind": "train", "step": self.step, "epoch": epoch,
-                             **{k: window[k] / window_steps for k in TERMS},
+                             **{k: window[k] / window_steps for k in self.terms},
                              "lr": self.scheduler.get_last_lr()[0], "crops_per_s": rate}
                     if self.info.is_main:
                         tqdm.write(f"step {self.step}/{self.total_steps} | " + " ".join(
-                            f"{k} {entry[k]:.4f}" for k in TERMS) + f" | lr {entry['lr']:.2e} | "
+                            f"{k} {entry[k]:.4f}" for k in self.terms) + f" | lr {entry['lr']:.2e} | "
                             f"{rate:,.0f} crops/s | {(now - t_window) / window_steps:.2f} s/step | "
                             f"ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}")
                     self._record(entry)
-                    window = {k: 0.0 for k in TERMS}
+                    window = {k: 0.0 for k in self.terms}
                     window_steps = window_crops = 0
                     t_window = now
                 if self.step % self.steps_per_epoch == 0 or self.step == self.total_steps:

@@ -15,14 +15,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from config import Config, config_to_dict, save_config
+from config import Config, ConfigError, config_to_dict, save_config
 from engine.distributed import DistInfo, barrier, init_distributed, shutdown
 from engine.logs import environment, plot_curves, setup_logging
 from engine.trainer import Trainer
 from loader.layout import DatasetLayout, holdout_split
 from loader.samples import build_samples
 from models.embedding import build_model
+from models.assignment_losses import JournalLoss
 from models.losses import MvMHATLoss
+from models.stan import STAN, load_stan
 
 log = logging.getLogger("train")
 
@@ -52,6 +54,33 @@ def build_datasets(cfg: Config, info: DistInfo) -> tuple:
     return train_set, val_set
 
 
+def build_loss(cfg: Config) -> torch.nn.Module:
+    """The training loss the config names: :class:`MvMHATLoss`, or with ``model.stan`` the
+    journal profile's :class:`JournalLoss` (its STAN from ``model.stan_weights`` or random)."""
+    c = cfg.loss
+    if c.hinge == "journal" and c.transitive != "journal":
+        raise ConfigError("loss.hinge=journal needs loss.transitive=journal (the journal hinge is defined on "
+                          "the journal loop of softmaxed blocks)")
+    appearance = MvMHATLoss(delta=c.delta, epsilon=c.epsilon, margin=c.margin, self_weight=c.self_weight,
+                            pairwise_weight=c.pairwise_weight, triplewise_weight=c.triplewise_weight,
+                            transitive=c.transitive, hinge=c.hinge, relaxed_margin=c.relaxed_margin)
+    m = cfg.model
+    if m.stan == "none":
+        if m.stan_weights is not None:
+            raise ConfigError(f"model.stan_weights={m.stan_weights} is set but model.stan=none")
+        return appearance
+    if m.stan_weights is not None:
+        stan, _ = load_stan(m.stan_weights)
+        if stan.variant != m.stan:
+            raise ConfigError(f"model.stan_weights={m.stan_weights} holds a {stan.variant} STAN, "
+                              f"but model.stan={m.stan}")
+        stan.train()
+    else:
+        stan = STAN(m.stan)
+    return JournalLoss(appearance, stan, focal_weight=c.focal_weight, symmetry_weight=c.symmetry_weight,
+                       nuclear_weight=c.nuclear_weight, sum_weight=c.sum_weight, gamma=c.focal_gamma)
+
+
 def run_training(cfg: Config) -> Trainer:
     """Train with ``cfg`` into ``cfg.train.out_dir`` (see the module docstring); returns the trainer."""
     info, device = init_distributed(cfg.train.device)
@@ -68,9 +97,7 @@ def run_training(cfg: Config) -> Trainer:
     train_set, val_set = build_datasets(cfg, info)
     m = cfg.model
     model = build_model(m.backbone, m.head, m.embed_dim, m.weights)
-    loss_fn = MvMHATLoss(delta=cfg.loss.delta, epsilon=cfg.loss.epsilon, margin=cfg.loss.margin,
-                         self_weight=cfg.loss.self_weight, pairwise_weight=cfg.loss.pairwise_weight,
-                         triplewise_weight=cfg.loss.triplewise_weight, transitive=cfg.loss.transitive)
+    loss_fn = build_loss(cfg)
     log.info("model %s/%s (%d-d, %.1f M parameters), %d training samples, %d validation samples",
              m.backbone, m.head, model.dim, sum(p.numel() for p in model.parameters()) / 1e6,
              len(train_set), len(val_set) if val_set is not None else 0)

@@ -83,16 +83,55 @@ def cycle_hinge(c: Tensor, valid: Tensor, margin: float) -> Tensor:
     return (per_index * v).sum(-1) / (2 * n).clamp(min=1)
 
 
+def journal_hinge(c: Tensor, valid: Tensor, counterpart: Tensor, margin: float,
+                  relaxed_margin: float) -> Tensor:
+    """The MvMHAT++ cycle hinge: index i with a counterpart (``counterpart[..., i]``) takes the
+    cycle hinge's two terms relu(max_{j!=i} C_ij + m - C_ii) + relu(max_{j!=i} C_ji + m - C_ii);
+    one without a counterpart takes the relaxed band term (m2 = relaxed_margin)
+    1/2 [relu(max_row - C_ii - m2) + relu(C_ii - min_row - m2)] + the same for column i, with
+    max_row, min_row the max and min of C_ij over j != i (valid j only). Summed over the n valid
+    indices and divided by 2n; an empty max or min (n = 1) counts as 0.
+
+    c: (..., N, N); valid, counterpart: (..., N) bool. Returns (...); 0 where no index is valid.
+    """
+    v = valid.to(c.dtype)  # (..., N)
+    n = v.sum(-1)  # (...)
+    off_diag = 1.0 - torch.eye(c.shape[-1], dtype=c.dtype, device=c.device)
+    excluded = (v[..., :, None] * v[..., None, :] * off_diag - 1.0) * _BIG  # 0 or -1e30
+    has_other = (n > 1).to(c.dtype)[..., None]  # (..., 1)
+    row_max = (c + excluded).amax(dim=-1) * has_other  # (..., N)
+    col_max = (c + excluded).amax(dim=-2) * has_other
+    row_min = (c - excluded).amin(dim=-1) * has_other
+    col_min = (c - excluded).amin(dim=-2) * has_other
+    diag = c.diagonal(dim1=-2, dim2=-1)  # (..., N)
+    strict = torch.relu(row_max + margin - diag) + torch.relu(col_max + margin - diag)
+    relaxed = 0.5 * (torch.relu(row_max - diag - relaxed_margin) + torch.relu(diag - row_min - relaxed_margin)
+                     + torch.relu(col_max - diag - relaxed_margin) + torch.relu(diag - col_min - relaxed_margin))
+    per_index = torch.where(counterpart, strict, relaxed)
+    return (per_index * v).sum(-1) / (2 * n).clamp(min=1)
+
+
+def has_counterpart(p: Tensor, threshold: float = 0.5) -> Tensor:
+    """Rows of softmaxed blocks p (..., R, C) whose largest entry reaches ``threshold``: (..., R)
+    bool (padded columns hold exact zeros and never reach it)."""
+    return p.amax(dim=-1) >= threshold
+
+
 def oriented_cycle(u: Tensor, row_valid: Tensor, col_valid: Tensor, n_rows: Tensor, n_cols: Tensor,
-                   delta: float, epsilon: float, margin: float) -> Tensor:
+                   delta: float, epsilon: float, margin: float,
+                   relaxed_margin: float | None = None) -> Tensor:
     """Hinge on C = sigma(U) sigma(U^T) for blocks U that already have n_rows >= n_cols.
 
     u: (..., N, N); row_valid, col_valid: (..., N) bool; n_rows, n_cols: (...) integer counts.
+    ``relaxed_margin`` None: :func:`cycle_hinge`; a number: :func:`journal_hinge`, row r having
+    a counterpart where max_j sigma(U)_rj >= 0.5.
     Returns (...) hinge values of the n_rows x n_rows cycle matrices.
     """
     forward = masked_softmax(u, col_valid, softmax_scale(n_cols, delta, epsilon))
     backward = masked_softmax(u.transpose(-1, -2), row_valid, softmax_scale(n_rows, delta, epsilon))
-    return cycle_hinge(forward @ backward, row_valid, margin)
+    if relaxed_margin is None:
+        return cycle_hinge(forward @ backward, row_valid, margin)
+    return journal_hinge(forward @ backward, row_valid, has_counterpart(forward), margin, relaxed_margin)
 
 
 def orient(counts: Tensor, ia: Tensor, ib: Tensor) -> tuple[Tensor, Tensor]:

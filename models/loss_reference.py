@@ -16,6 +16,7 @@ class LoopMvMHATLoss(nn.Module):
     def __init__(self, delta: float = 0.5, epsilon: float = 0.1, margin: float = 0.5,
                  self_weight: float = 1.0, pairwise_weight: float = 1.0,
                  triplewise_weight: float = 1.0, transitive: str = "conference",
+                 hinge: str = "conference", relaxed_margin: float = 0.4,
                  compute_dtype: torch.dtype = torch.float64) -> None:
         super().__init__()
         assert transitive in ("conference", "journal")
@@ -23,6 +24,7 @@ class LoopMvMHATLoss(nn.Module):
         self.weights = {"self": self_weight, "pairwise": pairwise_weight,
                         "triplewise": triplewise_weight}
         self.transitive = transitive
+        self.hinge_variant, self.relaxed_margin = hinge, relaxed_margin
         self.compute_dtype = compute_dtype
 
     def sigma(self, m: Tensor) -> Tensor:
@@ -44,6 +46,34 @@ class LoopMvMHATLoss(nn.Module):
             + torch.relu(col_max + self.margin - diag).sum()
         return total / (2 * n)
 
+    def journal_hinge(self, c: Tensor, counterpart: list) -> Tensor:
+        """Per index i: with a counterpart the two hinge terms above; without one
+        1/2 [relu(max_row - C_ii - m2) + relu(C_ii - min_row - m2)] + the same for column i."""
+        n, m, m2 = c.shape[0], self.margin, self.relaxed_margin
+        total = c.new_zeros(())
+        for i in range(n):
+            row = [c[i, j] for j in range(n) if j != i]
+            col = [c[j, i] for j in range(n) if j != i]
+            zero = c.new_zeros(())
+            rmax, rmin = (max(row), min(row)) if row else (zero, zero)
+            cmax, cmin = (max(col), min(col)) if col else (zero, zero)
+            d = c[i, i]
+            if counterpart[i]:
+                total = total + torch.relu(rmax + m - d) + torch.relu(cmax + m - d)
+            else:
+                total = total + 0.5 * (torch.relu(rmax - d - m2) + torch.relu(d - rmin - m2)) \
+                    + 0.5 * (torch.relu(cmax - d - m2) + torch.relu(d - cmin - m2))
+        return total / (2 * n)
+
+    def cycle_loss(self, c: Tensor, first: Tensor, second: Tensor | None = None) -> Tensor:
+        """The hinge the ``hinge`` option names; counterpart rows: every row of ``first`` (and of
+        ``second``, if given) reaches 0.5."""
+        if self.hinge_variant == "conference":
+            return self.hinge(c)
+        counterpart = [bool(first[i].max() >= 0.5) and (second is None or bool(second[i].max() >= 0.5))
+                       for i in range(c.shape[0])]
+        return self.journal_hinge(c, counterpart)
+
     def forward(self, features: Tensor, mask: Tensor) -> dict[str, Tensor]:
         x = features.to(self.compute_dtype)
         self_terms, pair_terms, triple_terms = [], [], []
@@ -58,7 +88,7 @@ class LoopMvMHATLoss(nn.Module):
                     for bb in range(a + 1, len(imgs)):
                         f_a, f_b = imgs[a], imgs[bb]
                         u = f_a @ f_b.T if f_a.shape[0] >= f_b.shape[0] else f_b @ f_a.T
-                        pair_terms.append(self.hinge(self.sigma(u) @ self.sigma(u.T)))
+                        pair_terms.append(self.cycle_loss(self.sigma(u) @ self.sigma(u.T), self.sigma(u)))
             if self.weights["triplewise"] != 0:
                 for a in range(len(imgs)):
                     for bb in range(a + 1, len(imgs)):
@@ -71,11 +101,14 @@ class LoopMvMHATLoss(nn.Module):
                                 t = s_ac @ s_cb
                                 u = t if t.shape[0] >= t.shape[1] else t.T
                                 cyc = self.sigma(u) @ self.sigma(u.T)
+                                triple_terms.append(self.hinge(cyc))
                             elif f_a.shape[0] >= f_b.shape[0]:  # the loop starts at the image with more people
                                 cyc = self.sigma(s_ac) @ self.sigma(s_cb) @ self.sigma(f_b @ f_a.T)
+                                triple_terms.append(self.cycle_loss(cyc, self.sigma(s_ac), self.sigma(f_a @ f_b.T)))
                             else:
                                 cyc = self.sigma(f_b @ f_a.T) @ self.sigma(s_ac) @ self.sigma(s_cb)
-                            triple_terms.append(self.hinge(cyc))
+                                triple_terms.append(self.cycle_loss(cyc, self.sigma(f_b @ f_a.T),
+                                                                    self.sigma(f_b @ f_c.T)))
         zero = x.new_zeros(())
         out = {name: (torch.stack(terms).mean() if terms else zero)
                for name, terms in (("self", self_terms), ("pairwise", pair_terms),

@@ -13,10 +13,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from models.loss_ops import (cycle_hinge, gram, masked_softmax, orient, oriented_cycle,
-                             pair_index, pooled_mean, softmax_scale, triple_index)
+from models.loss_ops import (cycle_hinge, gram, has_counterpart, journal_hinge, masked_softmax, orient,
+                             oriented_cycle, pair_index, pooled_mean, softmax_scale, triple_index)
 
 TRANSITIVE_VARIANTS = ("conference", "journal")
+HINGE_VARIANTS = ("conference", "journal")
 WEIGHTED_TERMS = ("self", "pairwise", "triplewise")  # each with its weight in the sum
 TERMS = ("loss",) + WEIGHTED_TERMS  # what MvMHATLoss returns (the weighted sum first); logged and plotted
 
@@ -38,6 +39,14 @@ class MvMHATLoss(nn.Module):
           MvMHAT++ code orients it: C = P_ac P_cb P_ba (n_a x n_a) if n_a >= n_b, else
           C = P_ba P_ac P_cb (n_b x n_b, the loop b -> a -> c -> b); hinge on C.
 
+    ``hinge`` chooses the hinge of the pairwise and triplewise terms:
+        * "conference": the cycle hinge above on every index;
+        * "journal" (MvMHAT++): only rows with a counterpart take it, the others a relaxed band
+          term with margin ``relaxed_margin`` (:func:`models.loss_ops.journal_hinge`). Pairwise:
+          row r of C has a counterpart if max_j sigma(U)_rj >= 0.5; triplewise (loop
+          r -> x1 -> x2 -> r, needs ``transitive="journal"``): if both P_r,x1 and P_r,x2 rows
+          reach 0.5. The self term always uses the conference hinge.
+
     Padding images (mask row all False) take part in no term; a term with no valid image / pair /
     triple in the batch is 0. A term whose weight is 0 is not computed and returned as a zero
     tensor. Features are cast to float32 (float64 is kept) and autocast is disabled inside.
@@ -45,15 +54,24 @@ class MvMHATLoss(nn.Module):
 
     def __init__(self, delta: float = 0.5, epsilon: float = 0.1, margin: float = 0.5,
                  self_weight: float = 1.0, pairwise_weight: float = 1.0,
-                 triplewise_weight: float = 1.0, transitive: str = "conference") -> None:
+                 triplewise_weight: float = 1.0, transitive: str = "conference",
+                 hinge: str = "conference", relaxed_margin: float = 0.4) -> None:
         super().__init__()
         if transitive not in TRANSITIVE_VARIANTS:
             raise ValueError(f"transitive={transitive!r}; valid: {', '.join(TRANSITIVE_VARIANTS)}")
+        if hinge not in HINGE_VARIANTS:
+            raise ValueError(f"hinge={hinge!r}; valid: {', '.join(HINGE_VARIANTS)}")
+        if hinge == "journal" and transitive != "journal":
+            raise ValueError("hinge='journal' is defined on the journal loop of softmaxed blocks: "
+                             "it needs transitive='journal'")
         if not 0.0 < delta < 1.0 or epsilon <= 0.0:
             raise ValueError(f"need 0 < delta < 1 and epsilon > 0, got {delta}, {epsilon}")
         self.delta, self.epsilon, self.margin = delta, epsilon, margin
         self.weights = dict(zip(WEIGHTED_TERMS, (self_weight, pairwise_weight, triplewise_weight)))
         self.transitive = transitive
+        self.hinge = hinge
+        self.relaxed_margin = relaxed_margin if hinge == "journal" else None
+        self.terms = TERMS
 
     def forward(self, features: Tensor, mask: Tensor) -> dict[str, Tensor]:
         """features: (B, K, N, D) L2-normalised rows (padding rows may hold anything, NaN too);
@@ -99,7 +117,8 @@ class MvMHATLoss(nn.Module):
             vi = via.expand_as(rows)
             u = s[bi, rows, vi] @ s[bi, vi, cols]
         return oriented_cycle(u, mask[bi, rows], mask[bi, cols], counts[bi, rows],
-                              counts[bi, cols], self.delta, self.epsilon, self.margin)
+                              counts[bi, cols], self.delta, self.epsilon, self.margin,
+                              self.relaxed_margin)
 
     def _pairwise(self, s: Tensor, mask: Tensor, counts: Tensor) -> Tensor:
         ia, ib = pair_index(s.shape[1], s.device)
@@ -130,6 +149,11 @@ class MvMHATLoss(nn.Module):
             via = ic.expand_as(rows)
             x1, x2 = torch.where(swapped, others, via), torch.where(swapped, via, others)
             bi = torch.arange(s.shape[0], device=s.device)[:, None]  # (B, 1)
-            c = p[bi, rows, x1] @ p[bi, x1, x2] @ p[bi, x2, rows]  # (B, P, N, N), n_r x n_r valid
-            hinge = cycle_hinge(c, mask[bi, rows], self.margin)
+            first = p[bi, rows, x1]  # (B, P, N, N)
+            c = first @ p[bi, x1, x2] @ p[bi, x2, rows]  # (B, P, N, N), n_r x n_r valid
+            if self.relaxed_margin is None:
+                hinge = cycle_hinge(c, mask[bi, rows], self.margin)
+            else:
+                counterpart = has_counterpart(first) & has_counterpart(p[bi, rows, x2])
+                hinge = journal_hinge(c, mask[bi, rows], counterpart, self.margin, self.relaxed_margin)
         return pooled_mean(hinge, valid)

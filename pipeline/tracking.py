@@ -4,7 +4,9 @@
 features."""
 from __future__ import annotations
 
+import functools
 import time
+from pathlib import Path
 from typing import Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -14,6 +16,7 @@ from deep_sort.association import Association, View
 from deep_sort.detection import Detection
 from deep_sort.multiview import MultiViewTracker, make_association
 from loader.boxes import BoxTable
+from models.stan import StanFileError, load_stan
 
 
 def association_params(track_cfg) -> dict:
@@ -27,7 +30,19 @@ def association_params(track_cfg) -> dict:
     if t.association == "release":
         return dict(delta=t.delta, epsilon=t.epsilon, match_threshold=t.match_threshold,
                     renew_interval=t.renew_interval)
+    if t.association == "stan":
+        if t.stan_weights is None:
+            raise StanFileError("track.association=stan needs track.stan_weights: a STAN file (python -m "
+                              "tools.pretrain_stan) or a training checkpoint of configs/journal.yaml")
+        return dict(stan=_stan(str(Path(t.stan_weights).resolve())), delta=t.delta, epsilon=t.stan_epsilon,
+                    threshold=t.stan_threshold, renew_interval=t.renew_interval)
     return {}
+
+
+@functools.lru_cache(maxsize=4)
+def _stan(path: str):
+    """The STAN of a file, read once per process (every scene's tracker shares it; eval mode, no state)."""
+    return load_stan(path)[0]
 
 
 def build_association(track_cfg) -> Association:

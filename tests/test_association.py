@@ -12,7 +12,9 @@ from deep_sort import Detection, MultiViewTracker
 from deep_sort.association import NoAssociation
 from deep_sort.multiview import ASSOCIATIONS, make_association
 from deep_sort.release_association import ReleaseAssociation
+from deep_sort.stan_association import StanAssociation
 from deep_sort.tracklet_association import TrackletAssociation
+from models.stan import STAN, save_stan
 from pipeline.tracking import build_association, tracker_params
 
 VIEWS = ("1", "2")
@@ -123,9 +125,10 @@ def test_empty_frames_and_single_views():
 
 
 def test_registry_lists_names_and_modes_take_their_own_parameters():
-    assert ASSOCIATIONS == {"release": ReleaseAssociation, "tracklet": TrackletAssociation, "none": NoAssociation}
+    assert ASSOCIATIONS == {"release": ReleaseAssociation, "tracklet": TrackletAssociation,
+                            "stan": StanAssociation, "none": NoAssociation}
     assert set(ASSOCIATIONS) == set(CHOICES["track.association"])  # config.py cannot import deep_sort
-    with pytest.raises(KeyError, match=r"'nope'.*\['none', 'release', 'tracklet'\]"):
+    with pytest.raises(KeyError, match=r"'nope'.*\['none', 'release', 'stan', 'tracklet'\]"):
         make_association("nope")
     with pytest.raises(TypeError):  # no mode swallows another mode's parameters
         make_association("tracklet", renew_interval=30)
@@ -133,9 +136,10 @@ def test_registry_lists_names_and_modes_take_their_own_parameters():
         make_association("none", delta=0.5)
 
 
-def test_association_built_from_config():
+def test_association_built_from_config(tmp_path):
+    save_stan(tmp_path / "stan.pt", STAN("fc"), {})
     for name, mode in ASSOCIATIONS.items():
-        assert type(build_association(TrackConfig(association=name))) is mode
+        assert type(build_association(TrackConfig(association=name, stan_weights=str(tmp_path / "stan.pt")))) is mode
     release = build_association(TrackConfig(association="release", renew_interval=10, epsilon=0.3))
     assert (release.renew_interval, release.epsilon, release.delta) == (10, 0.3, 0.5)
     tracklet = build_association(TrackConfig(association="tracklet", tracklet_margin=0.05, tracklet_revise_interval=7))

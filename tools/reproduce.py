@@ -12,6 +12,9 @@
 3. Training: the released training, the paper's three-loss reading, each switch of the release
    alone (pixels, forward pass, checkpoint rule) and this project's training
    (:mod:`tools.training_rows`), tracked as the method rows.
+4. Journal: MvMHAT++'s losses alone, with STAN trained together with the backbone and its
+   ``stan`` association, and the same features under the release and tracklet associations
+   (:mod:`tools.journal_rows`; CPU: the small model with an fc STAN, GPU: configs/journal.yaml).
 
 Profiles: ``cpu`` trains a small model (``configs/demo.yaml``'s 64x32 crops and head with a
 ResNet-18 from random init and a constant learning rate, the setting the tables were recorded
@@ -46,6 +49,7 @@ from engine.training_run import run_training
 from metrics.table import markdown_rows
 from models.embedding import imagenet_weights_path
 from tools.runs import track_and_score
+from tools.journal_rows import ROWS as JOURNAL_ROWS, journal_rows
 from tools.training_rows import ROWS as TRAINING_ROWS, training_rows
 
 COLUMNS = ("MOTA", "IDF1", "MVIDP", "MVIDR", "MVIDF1", "MVMA", "CVIDF1", "CVMA")
@@ -71,7 +75,7 @@ TRACKER_ROWS = (
     ("re-matching every 30 frames (paper)", dict(association="release", renew_interval=30)),
     ("tracklet association (this codebase)", dict(association="tracklet")),
 )
-GROUPS = ("method", "tracker", "training")
+GROUPS = ("method", "tracker", "training", "journal")
 PROFILES = {
     # the demo's crops and head with the model and schedule the tables were recorded with
     "cpu": dict(config="configs/demo.yaml", note="a small model (ResNet-18, 64x32 crops, random init, 400 "
@@ -94,7 +98,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--force", action="store_true", help="re-run rows that already have results")
     p.add_argument("--group", choices=list(GROUPS), action="append",
                    help="only this table (repeatable; default: all)")
-    p.add_argument("--row", action="append", metavar="NAME", choices=[n for n, _ in METHOD_ROWS + TRAINING_ROWS],
+    p.add_argument("--row", action="append", metavar="NAME",
+                   choices=[n for n, _ in METHOD_ROWS + TRAINING_ROWS + JOURNAL_ROWS],
                    help="only this row of the method or training table (repeatable; default: all); a short "
                         "session runs the headline rows with it (bench/gpu_check.sh)")
     return p.parse_args(argv)
@@ -211,7 +216,8 @@ def write_tables(out: Path, profile: str, note: str, cfg: Config, tables: dict, 
               "tracker": f"Tracker (features: {FULL_MODEL})",
               "training": "Training: the release, the paper's reading, each release switch alone, this project's "
                           "(tracker: the paper's)",
-              "training_tracklet": "Training, tracked with this codebase's tracklet association"}
+              "training_tracklet": "Training, tracked with this codebase's tracklet association",
+              "journal": "Journal method (MvMHAT++): its losses, STAN trained with the backbone, its association"}
     for group, rows in tables.items():
         extra = {name: {"change": r["change"], "train (s)": f"{r['train_s']:.0f}", "wall (s)": f"{r['wall_s']:.0f}",
                         "config": f"`{r['config']}`"} for name, r in rows.items()}
@@ -279,6 +285,21 @@ def main(args: argparse.Namespace) -> int:
                 run_row(row_cfg, out / "training_tracklet" / slug(name), None, args.force, row_dir / "test",
                         tables["training"][name]["checkpoint"], tracklet),
                 f"{change} {options('track', tracklet)}")
+    if "journal" in groups:
+        setup, _ = dataset_setup(profile, args.data, cfg.model.backbone, cfg.model.weights)
+        row_dir = lambda name: out / "journal" / slug(name)  # noqa: E731
+        for name, row_cfg, change, kind in journal_rows(profile, cfg, setup, PROFILES[profile]["train"], row_dir,
+                                                        args.row):
+            if kind == "train":
+                record = run_row(row_cfg, row_dir(name), None, args.force, train=True)
+            else:  # the joint row's features, another association
+                joint = tables.get("journal", {}).get(JOURNAL_ROWS[1][0])
+                if joint is None:
+                    raise SystemExit(f"the journal row {name!r} tracks the features of {JOURNAL_ROWS[1][0]!r}: "
+                                     f"run that row too")
+                record = run_row(row_cfg, row_dir(name), None, args.force, row_dir(JOURNAL_ROWS[1][0]) / "test",
+                                 joint["checkpoint"])
+            add("journal", name, record, change)
     print(md)
     return 0
 

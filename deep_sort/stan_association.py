@@ -1,0 +1,119 @@
+"""Cross-view association by a trained STAN (MvMHAT++ inference; mode ``"stan"``).
+
+Per frame, each view contributes two "images" to one STAN input: the last feature of each
+confirmed track updated in the previous frame (``time_since_update == 1`` after this frame's
+prediction), then the current detections. Features are L2-normalised; every block (a, b) of the
+M x M input is the row softmax of the cosine block at the adaptive temperature with
+``epsilon`` (MvMHAT++: 0.1). STAN gives A; A <- (A + A^T) / 2. For every pair of views
+(v, u), the detection block A[det_v, det_u] is thresholded (entries below ``threshold`` are no
+match) and solved by the Hungarian algorithm: these are the cross-view partners.
+
+Everything else is the release's rules (:class:`~deep_sort.release_association.ReleaseAssociation`:
+the detection order, the temporal matches kept, partners taking the IDs of tracks matched in
+other views, re-matching every ``renew_interval`` frames; MvMHAT++: 10). The journal code may
+also fuse STAN's temporal blocks (tracks x detections of one view) with Deep SORT's cascade; its
+released default does not, and neither does this mode.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Mapping, Sequence, Tuple
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+
+from deep_sort.association import View
+from deep_sort.detection import Detection
+from deep_sort.linear_assignment import adaptive_softmax
+from deep_sort.release_association import ReleaseAssociation
+from deep_sort.tracker import Tracker
+
+
+def _unit(rows: List[np.ndarray]) -> np.ndarray:
+    x = np.asarray(rows, dtype=np.float64)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def stan_input(groups: Sequence[np.ndarray], delta: float, epsilon: float) -> np.ndarray:
+    """The M x M STAN input of feature groups (each ``(n_g, D)``, unit rows; empty groups
+    allowed): block (a, b) = row softmax of F_a F_b^T at the adaptive temperature."""
+    sizes = [len(g) for g in groups]
+    m = sum(sizes)
+    out = np.zeros((m, m))
+    starts = np.cumsum([0] + sizes)
+    for a, fa in enumerate(groups):
+        for b, fb in enumerate(groups):
+            if len(fa) and len(fb):
+                out[starts[a]:starts[a + 1], starts[b]:starts[b + 1]] = adaptive_softmax(fa @ fb.T, delta, epsilon)
+    return out
+
+
+def threshold_hungarian(block: np.ndarray, threshold: float) -> List[Tuple[int, int]]:
+    """Pairs (row, col) of ``block`` chosen by the Hungarian algorithm after entries below
+    ``threshold`` are set to 0; pairs on a 0 entry are not matches."""
+    if block.size == 0:
+        return []
+    b = np.where(block < threshold, 0.0, block)
+    rows, cols = linear_sum_assignment(-b)
+    return [(int(r), int(c)) for r, c in zip(rows, cols) if b[r, c] > 0]
+
+
+class StanAssociation(ReleaseAssociation):
+    """The release's association rules with cross-view partners from STAN (module docstring).
+
+    ``stan``: a trained :class:`~models.stan.STAN` (``models.stan.load_stan``), run on the CPU in
+    eval mode; ``delta``, ``epsilon``: the block softmax; ``threshold``: entries of A below it are
+    no match; ``renew_interval``: frames between re-matching rounds (0 = never).
+    """
+
+    def __init__(self, stan: torch.nn.Module, delta: float = 0.5, epsilon: float = 0.1, threshold: float = 0.5,
+                 renew_interval: int = 10):
+        super().__init__(delta=delta, epsilon=epsilon, match_threshold=threshold, renew_interval=renew_interval)
+        self.stan = stan.eval()
+
+    def assignment(self, groups: Sequence[np.ndarray]) -> np.ndarray:
+        """Symmetrised A of feature groups (see :func:`stan_input`)."""
+        p = stan_input(groups, self.delta, self.epsilon)
+        if p.size == 0:
+            return p
+        with torch.no_grad():
+            t = torch.from_numpy(p).float()[None]
+            a = self.stan(t, torch.ones(1, len(p), dtype=torch.bool))[0].double().numpy()
+        return (a + a.T) / 2
+
+    def partner_table(self, views: Sequence[View], trackers: Mapping[View, Tracker],
+                      detections: Mapping[View, Sequence[Detection]]) -> "_StanPartners":
+        groups, where = [], {}
+        for v in views:
+            tracks = [t.detection.feature for t in trackers[v].tracks
+                      if t.is_confirmed() and t.time_since_update == 1 and t.detection is not None]
+            groups.append(_unit(tracks) if tracks else np.zeros((0, 1)))
+            dets = [d.feature for d in detections[v]]
+            where[v] = sum(len(g) for g in groups)  # first row of v's detections
+            groups.append(_unit(dets) if dets else np.zeros((0, 1)))
+        dim = max((g.shape[1] for g in groups if len(g)), default=1)
+        groups = [g if len(g) else np.zeros((0, dim)) for g in groups]
+        a = self.assignment(groups)
+        partners: Dict[Tuple[View, View], np.ndarray] = {}
+        for v in views:
+            nv = len(detections[v])
+            for u in views:
+                if u == v:
+                    continue
+                partner = np.full(nv, -1)
+                nu = len(detections[u])
+                block = a[where[v]:where[v] + nv, where[u]:where[u] + nu] if nv and nu else np.zeros((nv, nu))
+                for i, j in threshold_hungarian(block, self.match_threshold):
+                    partner[i] = j
+                partners[(v, u)] = partner
+        return _StanPartners(partners)
+
+
+class _StanPartners:
+    """``get(v, u)[d]``: view u's detection matched to view v's detection d, or -1."""
+
+    def __init__(self, table: Dict[Tuple[View, View], np.ndarray]):
+        self.table = table
+
+    def get(self, v: View, u: View) -> np.ndarray:
+        return self.table[(v, u)]

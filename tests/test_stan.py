@@ -1,0 +1,176 @@
+"""STAN (models/stan.py), its pseudo labels and the losses on A (models/assignment_losses.py):
+sizes, padding, hand-computed labels and loss values, loop references, the joint loss."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from models.assignment_losses import (JournalLoss, block_labels, focal_loss, gather_people, nuclear_loss,
+                                      pseudo_labels, sum_loss, symmetry_loss)
+from models.losses import MvMHATLoss
+from models.stan import A_MAX, A_MIN, STAN, StanFileError, load_stan, save_stan, sincos_2d
+from tests.test_losses import random_batch
+
+
+def padded(mats):
+    """Pack square matrices of different sizes into (B, M, M) and a (B, M) prefix mask."""
+    m = max(x.shape[0] for x in mats)
+    p = torch.zeros(len(mats), m, m)
+    valid = torch.zeros(len(mats), m, dtype=torch.bool)
+    for i, x in enumerate(mats):
+        p[i, :len(x), :len(x)] = x
+        valid[i, :len(x)] = True
+    return p, valid
+
+
+@pytest.mark.parametrize("variant", ["transformer", "rnn", "fc"])
+def test_output_range_padding_and_batch_independence(variant):
+    torch.manual_seed(0)
+    stan = STAN(variant).eval()
+    mats = [torch.rand(5, 5), torch.rand(3, 3), torch.rand(1, 1)]
+    p, valid = padded(mats)
+    p[1, 3:, :] = 9.0  # garbage in padding must not matter
+    with torch.no_grad():
+        a = stan(p, valid)
+        alone = [stan(x[None], torch.ones(1, len(x), dtype=torch.bool))[0] for x in mats]
+    pair = valid[:, :, None] & valid[:, None, :]
+    assert a.shape == (3, 5, 5)
+    assert (a[~pair] == 0).all() and (a[pair] >= A_MIN).all() and (a[pair] <= A_MAX).all()
+    for i, x in enumerate(mats):
+        torch.testing.assert_close(a[i, :len(x), :len(x)], alone[i], rtol=1e-4, atol=1e-5)
+
+
+def test_variant_sizes():
+    t = STAN("transformer").net
+    assert [m.out_features for m in t.embed if isinstance(m, torch.nn.Linear)] == [32, 128]
+    assert len(t.encoder.layers) == 2
+    layer = t.encoder.layers[0]
+    assert layer.self_attn.embed_dim == 128 and layer.self_attn.num_heads == 4
+    assert layer.linear1.out_features == 512
+    assert [m.out_features for m in t.head if isinstance(m, torch.nn.Linear)] == [32, 1]
+    r = STAN("rnn").net
+    for gru, inp in ((r.rows, 1), (r.cols, 512)):
+        assert (gru.input_size, gru.hidden_size, gru.num_layers, gru.bidirectional) == (inp, 256, 2, True)
+    assert [m.out_features for m in r.head if isinstance(m, torch.nn.Linear)] == [256, 64, 1]
+    f = STAN("fc").net
+    assert [m.out_features for m in f.net if isinstance(m, torch.nn.Linear)] == [32, 128, 32, 1]
+    with pytest.raises(KeyError, match="transformer"):
+        STAN("gnn")
+
+
+def test_sincos_encoding_rows_then_columns():
+    enc = sincos_2d(4, 8, torch.device("cpu"), torch.float64).reshape(4, 4, 8)
+    # entry (i, j): first half depends on i only, second on j only; index 1: sin(1), cos(1), ...
+    assert torch.equal(enc[2, 0, :4], enc[2, 3, :4]) and torch.equal(enc[0, 1, 4:], enc[3, 1, 4:])
+    expected = torch.tensor([math.sin(1.0), math.sin(0.01), math.cos(1.0), math.cos(0.01)], dtype=torch.float64)
+    torch.testing.assert_close(enc[1, 0, :4], expected)
+
+
+def test_block_labels_by_hand():
+    # threshold: [[0.7, 0], [0.6, 0]]; the best assignment (0,0)+(1,1) = 0.7 beats (0,1)+(1,0) = 0.6,
+    # and (1,1) is 0 after the threshold: row 1 is the dummy (no match).
+    np.testing.assert_array_equal(block_labels(np.array([[0.7, 0.3], [0.6, 0.4]])), [[1, 0], [0, 0]])
+    # rectangular: 3 rows, 2 columns; row 2 unassigned
+    np.testing.assert_array_equal(block_labels(np.array([[0.1, 0.9], [0.8, 0.2], [0.55, 0.45]])),
+                                  [[0, 1], [1, 0], [0, 0]])
+    assert block_labels(np.zeros((0, 3))).shape == (0, 3)
+
+
+def test_pseudo_labels_per_block():
+    # two images: people 0, 1 in image 0 and person 2 in image 1
+    p = torch.tensor([[[0.9, 0.1, 0.8], [0.2, 0.8, 0.3], [0.6, 0.4, 1.0]]])
+    labels = pseudo_labels(p, torch.tensor([[0, 0, 1]]), torch.ones(1, 3, dtype=torch.bool))
+    # block (0,0): identity; block (0,1): [[0.8], [0.3]] -> row 0; block (1,0): [[0.6, 0.4]] -> col 0
+    expected = torch.tensor([[[1.0, 0, 1], [0, 1, 0], [1, 0, 1]]])
+    torch.testing.assert_close(labels, expected)
+
+
+def loop_focal(a, y, gamma=2.0):
+    vals = [float(v) for v in y.flatten()]
+    pos = sum(vals) / len(vals)
+    total = 0.0
+    for ai, yi in zip(a.flatten().tolist(), vals):
+        total += -((1 - pos) * yi * (1 - ai) ** gamma * math.log(ai) + pos * (1 - yi) * ai ** gamma * math.log(1 - ai))
+    return total / len(vals)
+
+
+def test_losses_on_a_match_loops():
+    g = torch.Generator().manual_seed(0)
+    mats = [torch.rand(4, 4, generator=g, dtype=torch.float64).clamp(A_MIN, A_MAX),
+            torch.rand(2, 2, generator=g, dtype=torch.float64).clamp(A_MIN, A_MAX)]
+    labs = [(torch.rand(4, 4, generator=g) > 0.6).double(), torch.eye(2, dtype=torch.float64)]
+    a, valid = padded(mats)
+    a = a.double()
+    y, _ = padded(labs)
+    y = y.double()
+    assert focal_loss(a, y, valid).item() == pytest.approx(np.mean([loop_focal(m, l) for m, l in zip(mats, labs)]))
+    sym = np.mean([np.linalg.norm((m - m.T).numpy()) for m in mats])
+    assert symmetry_loss(a, valid).item() == pytest.approx(sym)
+    nuc = np.mean([np.linalg.svd(m.numpy(), compute_uv=False).sum() for m in mats])
+    assert nuclear_loss(a, valid).item() == pytest.approx(nuc)
+    k = torch.tensor([3, 2])
+    ref = []
+    for m, kk in zip(mats, k.tolist()):
+        sums = m.sum(0).tolist() + m.sum(1).tolist()
+        ref.append(np.mean([max(0.0, abs(s - (kk + 1) / 2) - (kk - 1) / 2) for s in sums]))
+    assert sum_loss(a, valid, k).item() == pytest.approx(np.mean(ref))
+
+
+def test_sum_loss_by_hand():
+    # K = 2: sums must lie in [1, 2]. A = [[0.5, 0.2], [0.9, 0.9]]: rows 0.7 (0.3 short), 1.8;
+    # columns 1.4, 1.1 -> (0.3 + 0 + 0 + 0) / 4
+    a = torch.tensor([[[0.5, 0.2], [0.9, 0.9]]], dtype=torch.float64)
+    assert sum_loss(a, torch.ones(1, 2, dtype=torch.bool), torch.tensor([2])).item() == pytest.approx(0.075)
+
+
+def test_gather_people_matches_loops():
+    feats, mask = random_batch(2, 3, 4, 8, pad_images=((1, 1),), seed=5)
+    p, valid, image_of, images = gather_people(feats, mask, 0.5, 0.1)
+    for b in range(2):
+        imgs = [(k, feats[b, k][mask[b, k]]) for k in range(3) if mask[b, k].any()]
+        rows = []
+        for _, fa in imgs:
+            blocks = []
+            for _, fb in imgs:
+                tau = math.log(fb.shape[0]) / 0.1
+                blocks.append(torch.softmax(fa @ fb.T * tau, dim=1))
+            rows.append(torch.cat(blocks, 1))
+        full = torch.cat(rows, 0)
+        m = full.shape[0]
+        assert int(valid[b].sum()) == m and bool(valid[b, :m].all())
+        torch.testing.assert_close(p[b, :m, :m], full)
+        assert image_of[b, :m].tolist() == [k for k, f in imgs for _ in range(len(f))]
+        assert int(images[b]) == len(imgs)
+
+
+def test_journal_loss_terms_and_gradients():
+    torch.manual_seed(0)
+    feats, mask = random_batch(2, 4, 3, 8, seed=7)
+    x = feats.float().requires_grad_(True)
+    stan = STAN("fc")
+    crit = JournalLoss(MvMHATLoss(self_weight=0, transitive="journal", hinge="journal"), stan)
+    out = crit(x, mask)
+    assert tuple(out) == ("loss", "self", "pairwise", "triplewise", "focal", "symmetry", "nuclear", "sum")
+    expected = out["pairwise"] + out["triplewise"] + 5 * out["focal"] + 0.002 * out["symmetry"] \
+        + 1e-4 * out["nuclear"] + 0.004 * out["sum"]
+    torch.testing.assert_close(out["loss"], expected)
+    out["loss"].backward()
+    assert x.grad[mask].abs().sum() > 0 and (x.grad[~mask] == 0).all()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in stan.parameters())
+
+
+def test_stan_file_round_trip_and_errors(tmp_path):
+    stan = STAN("fc")
+    save_stan(tmp_path / "s.pt", stan, {"note": "test"})
+    loaded, meta = load_stan(tmp_path / "s.pt")
+    assert meta == {"note": "test"} and loaded.variant == "fc"
+    for k, v in stan.state_dict().items():
+        assert torch.equal(v, loaded.state_dict()[k])
+    torch.save({"something": 1}, tmp_path / "bad.pt")
+    with pytest.raises(StanFileError, match="bad.pt"):
+        load_stan(tmp_path / "bad.pt")
+    with pytest.raises(StanFileError, match="not found"):
+        load_stan(tmp_path / "missing.pt")
