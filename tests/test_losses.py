@@ -97,8 +97,9 @@ def orthonormal_identities(people: int, d: int, seed: int = 0) -> torch.Tensor:
     return q.T  # (people, d), orthonormal rows
 
 
-@pytest.mark.parametrize("transitive", ["conference", "journal"])
-def test_perfect_features_give_zero_loss(transitive):
+@pytest.mark.parametrize("transitive, hinge", [("conference", "conference"), ("journal", "conference"),
+                                               ("journal", "journal")])
+def test_perfect_features_give_zero_loss(transitive, hinge):
     b, k, n, people, d = 2, 6, 7, 5, 16
     ids = orthonormal_identities(people, d)
     g = torch.Generator().manual_seed(1)
@@ -109,7 +110,7 @@ def test_perfect_features_give_zero_loss(transitive):
             slots = torch.randperm(n, generator=g)[:people]  # same people, any order and slots
             feats[i, j, slots] = ids[torch.randperm(people, generator=g)]
             mask[i, j, slots] = True
-    out = MvMHATLoss(transitive=transitive)(feats, mask)
+    out = MvMHATLoss(transitive=transitive, hinge=hinge)(feats, mask)
     for name in TERMS:
         assert out[name].item() == pytest.approx(0.0, abs=1e-12), name
 
