@@ -25,7 +25,8 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
 
-# The method, tracker and training ablation tables (every row a real run); CPU: about 1 h 45 min.
+# The method, tracker, training and journal ablation tables (every row a real run); CPU: about
+# 1 h 45 min without the journal group (not timed yet).
 reproduce: $(VENV)/.installed
 	$(PY) -m tools.reproduce
 
