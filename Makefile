@@ -26,7 +26,7 @@ test: $(VENV)/.installed
 	$(PY) -m pytest -q
 
 # The method, tracker, training and journal ablation tables (every row a real run); CPU: about
-# 1 h 45 min without the journal group (not timed yet).
+# 2 hours.
 reproduce: $(VENV)/.installed
 	$(PY) -m tools.reproduce
 
