@@ -282,17 +282,17 @@ def evaluate_scene(scene: SceneData, backend: Backend, families: Sequence[str] =
     if "official" in families:
         result.crossview, result.frames = crossview_scene(gt_views, res_views, scene.start, scene.end)
     last = [int(max(s.gt[:, 0].max(initial=0), s.res[:, 0].max(initial=0))) for s in seqs]
+    if "cv" in families or "hota" in families:  # DIVOTrack's layout: the views one after another
+        cat_gt, cat_res = concatenated([s.gt for s in seqs], last), concatenated([s.res for s in seqs], last)
     if "cv" in families:
-        result.cv_ident = backend.identity(concatenated([s.gt for s in seqs], last),
-                                           concatenated([s.res for s in seqs], last))
+        result.cv_ident = backend.identity(cat_gt, cat_res)
         result.cv_clear = backend.clear(interleaved([s.gt for s in seqs]), interleaved([s.res for s in seqs]))
     if "hota" in families:
         from metrics.hota import hota_sequence  # TrackEval, imported on use
 
         for key, seq in zip(views, seqs):
             views[key].hota = hota_sequence(seq.gt, seq.res)
-        result.cv_hota = hota_sequence(concatenated([s.gt for s in seqs], last),
-                                       concatenated([s.res for s in seqs], last))
+        result.cv_hota = hota_sequence(cat_gt, cat_res)
     if "stma" in families:
         from metrics.stma import stma_scene
 
