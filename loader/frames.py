@@ -48,11 +48,7 @@ class ImageFolder:
                 raise DatasetError(f"two images for frame {n}: {paths[n]} and {p}")
             paths[n] = p
         self.paths = paths  # frame number -> image path
-
-    @property
-    def frames(self) -> list:
-        """Sorted frame numbers that have an image."""
-        return sorted(self.paths)
+        self.frames = sorted(paths)  # frame numbers that have an image (callers must not modify it)
 
     def path(self, frame: int) -> Path:
         try:
@@ -100,6 +96,8 @@ class VideoFile:
             raise DatasetError(f"{self.where}: the video's container gives no frame count; re-mux it "
                                f"(e.g. ffmpeg -i IN -c copy OUT.mp4)")
         self.bytes = self.where.stat().st_size
+        # frame numbers of the video: first_frame ... first_frame + count - 1 (callers must not modify it)
+        self.frames = list(range(self.first_frame, self.first_frame + self.count))
         self._next = 0  # index of the frame the open decoder returns next
         self.restarts = 0  # decoder restarts caused by reading an earlier frame
 
@@ -109,11 +107,6 @@ class VideoFile:
             raise DatasetError(f"{self.where}: cannot open the video (not a video file, or a codec "
                                f"OpenCV's FFmpeg cannot decode)")
         return capture
-
-    @property
-    def frames(self) -> list:
-        """Frame numbers of the video: ``first_frame`` ... ``first_frame + count - 1``."""
-        return list(range(self.first_frame, self.first_frame + self.count))
 
     def _index(self, frame: int) -> int:
         i = int(frame) - self.first_frame
