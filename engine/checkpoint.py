@@ -139,25 +139,26 @@ def load_model(checkpoint: str, model_cfg: ModelConfig, crop_size: Tuple[int, in
             desc["weights_sha256"] = hashlib.sha256(Path(weights).read_bytes()).hexdigest()
         return Network(model, desc, tuple(crop_size), pixels, f"untrained-{weights}-seed{seed}")
     state = _read(Path(checkpoint))
+    sha = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
     if not (isinstance(state, dict) and "model" in state and "config" in state):
-        return _foreign_model(checkpoint, state, crop_size, pixels)
+        return _foreign_model(checkpoint, state, crop_size, pixels, sha)
     try:
         m, d = state["config"]["model"], state["config"]["data"]
         model = build_model(m["backbone"], m["head"], m["embed_dim"], "none")
         model.load_state_dict(state["model"])
     except (KeyError, RuntimeError) as e:
         raise CheckpointError(f"{checkpoint}: checkpoint does not describe a model of this codebase: {e}") from None
-    sha = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
     return Network(model, m, (d["crop_height"], d["crop_width"]), d.get("pixels", "imagenet"), sha)
 
 
-def _foreign_model(checkpoint: str, state, crop_size: Tuple[int, int], pixels: str) -> Network:
+def _foreign_model(checkpoint: str, state, crop_size: Tuple[int, int], pixels: str, sha: str) -> Network:
     """The network of a file not written by training: the released MvMHAT training's
     ``{'model': state_dict}`` or a plain torchvision ResNet state dict (see
     :func:`models.embedding.torchvision_state`). The architecture is read from the keys, the head
     is ``logits`` (the ImageNet classifier output, as the release embeds); such a file stores no
     crop size or pixel convention, so ``crop_size`` and ``pixels`` (the config's) are used: the
-    released MvMHAT network wants 224x224 crops, ``bgr255`` (``configs/release.yaml``)."""
+    released MvMHAT network wants 224x224 crops, ``bgr255`` (``configs/release.yaml``). ``sha``: the
+    file's sha256."""
     backbone = torchvision_state(state)
     if backbone is None:
         raise CheckpointError(f"{checkpoint} is not a checkpoint this code reads: {expected_files()}; "
@@ -173,5 +174,4 @@ def _foreign_model(checkpoint: str, state, crop_size: Tuple[int, int], pixels: s
     desc = {"backbone": name, "head": "logits", "source": "torchvision state dict"}
     log.info("%s: a torchvision %s state dict (released MvMHAT or plain); embedding = its 1000 logits, "
              "crops %dx%d, pixels %s (from the config)", checkpoint, name, crop_size[0], crop_size[1], pixels)
-    sha = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
     return Network(model, desc, tuple(crop_size), pixels, sha)
