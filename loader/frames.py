@@ -14,15 +14,20 @@ frame (counted in ``restarts``), which is correct but slow: callers read in fram
 cache is built view by view in frame order; inference reads every view in frame order). The frame
 count is the container's index (``CAP_PROP_FRAME_COUNT``); a video that turns out shorter is an
 error naming the file and frame when decoding reaches its end.
+
+:class:`VideoWriter` writes an mp4v video that appears under its name only when complete (the
+synthetic generator's video views, the rendered tracking videos).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Iterator, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 
+from errors import OutputError
 from loader.crops import read_image
 from loader.layout import IMAGE_SUFFIXES, DatasetError, frame_number
 
@@ -195,3 +200,50 @@ def read_frames(source: FrameSource, frames: Sequence[int],
     """``(frame, BGR image)`` for ``frames`` in increasing order (one decoding pass for a video)."""
     for frame in sorted(int(f) for f in frames):
         yield frame, source.read(frame, size)
+
+
+class VideoWriter:
+    """An mp4v writer that becomes ``path`` only when closed after a complete run, checked: the
+    writer must open, take every frame, and the finished file must hold every frame (OpenCV's
+    writer fails silently on a full disk); else an :class:`~errors.OutputError` naming ``path``."""
+
+    def __init__(self, path: Path, fps: float):
+        self.path, self.fps, self.writer, self.frames = Path(path), fps, None, 0
+        self.tmp = self.path.with_name(f".{self.path.stem}.partial.mp4")
+
+    def write(self, frame: np.ndarray) -> None:
+        if self.writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps,
+                                          (frame.shape[1], frame.shape[0]))
+            if not self.writer.isOpened():
+                raise OutputError(f"cannot write video {self.path}: OpenCV cannot open an mp4v writer for {self.tmp}")
+        if self.writer.write(frame) is False:  # OpenCV 5 says; before, write() returned None
+            raise OutputError(f"cannot write video {self.path}: frame {self.frames + 1} was not written "
+                              f"(disk full?)")
+        self.frames += 1
+
+    def close(self, complete: bool = True) -> None:
+        """Finish the file and move it into place (``complete``) or remove it; a second call does nothing."""
+        if self.writer is None:
+            return
+        self.writer.release()
+        self.writer = None
+        if not complete:
+            self.tmp.unlink(missing_ok=True)
+            return
+        found = video_frames(self.tmp)
+        if found != self.frames:
+            self.tmp.unlink(missing_ok=True)
+            raise OutputError(f"cannot write video {self.path}: the finished file holds {found} of {self.frames} "
+                              f"frames (disk full?)")
+        os.replace(self.tmp, self.path)
+
+
+def video_frames(path: Path) -> int:
+    """The number of frames a video file holds by its container's index (0 if it cannot be opened)."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+    finally:
+        capture.release()

@@ -126,7 +126,7 @@ def render(scene, out):
 
 
 def test_rendered_videos_hold_every_frame(scene, tmp_path):
-    from pipeline.render import video_frames
+    from loader.frames import video_frames
 
     written = render(scene, tmp_path / "render")
     videos = [p for p in written if p.suffix == ".mp4"]

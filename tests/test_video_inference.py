@@ -13,7 +13,7 @@ from config import load_config
 from datasets.synthetic.generate import generate_dataset
 from loader.mot import read_mot, write_mot
 from pipeline.detect import PERSON, DetectorWeightsError, cached_weights_path, make_detector
-from pipeline.render import video_frames
+from loader.frames import video_frames
 
 MODEL = ["--model.backbone=resnet18", "--model.head=linear", "--model.embed_dim=16",
          "--data.crop_height=32", "--data.crop_width=16", "--data.num_workers=0"]

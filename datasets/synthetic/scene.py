@@ -9,7 +9,6 @@ its rest pose (``motion``), each from its own generator; at 0 nothing else chang
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence, Union
@@ -26,6 +25,7 @@ from datasets.synthetic.motion import camera_path
 from datasets.synthetic.moving_background import MovingBackground
 from datasets.synthetic.render import ViewRenderer
 from datasets.synthetic.world import World, make_world
+from loader.frames import VideoWriter
 from loader.mot import write_mot
 
 # Independent random streams: per scene (world, cameras, style) and per view (render, detector, motion).
@@ -91,24 +91,6 @@ def round_tlwh(box: np.ndarray, decimals: int = 2) -> np.ndarray:
     return np.concatenate([corners[:, :2], corners[:, 2:] - corners[:, :2]], axis=1)
 
 
-class _Mp4:
-    """An mp4v writer into a hidden temporary name, renamed to ``path`` by :meth:`close`."""
-
-    def __init__(self, path: Path, fps: float, size: tuple):
-        self.path, self.tmp = path, path.with_name(f".{path.stem}.partial{path.suffix}")
-        self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), tuple(size))
-        if not self.writer.isOpened():
-            raise RuntimeError(f"OpenCV cannot open an mp4v writer for {self.tmp}")
-
-    def write(self, image: np.ndarray) -> None:
-        if self.writer.write(image) is False:
-            raise RuntimeError(f"cannot write a frame to {self.tmp} (disk full?)")
-
-    def close(self) -> None:
-        self.writer.release()
-        os.replace(self.tmp, self.path)
-
-
 def write_view(scene: Scene, view: int, out: Union[str, Path], seed: int, index: int,
                min_visibility: float = 0.15, det_noise: Optional[DetectorNoise] = None,
                jpeg_quality: int = 90, on_frame: Optional[Callable[[], None]] = None,
@@ -121,7 +103,7 @@ def write_view(scene: Scene, view: int, out: Union[str, Path], seed: int, index:
     """
     out = Path(out)
     (out if video else out / "images").mkdir(parents=True, exist_ok=True)
-    writer = _Mp4(out / "video.mp4", fps, scene.cameras[view].size) if video else None
+    writer = VideoWriter(out / "video.mp4", fps) if video else None
     det_noise = DetectorNoise() if det_noise is None else det_noise
     det_rng = generator(seed, index, view + 1, STREAMS["detector"])
     size = scene.cameras[view].size
