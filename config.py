@@ -52,13 +52,13 @@ class DataConfig:
     box_jitter: float = 0.0  # training crops: std of random box shift and log-scale, fraction of the box (paper: 0)
     colour_jitter: float = 0.0  # training crops: std of a random per-image log-gain per colour channel (paper: 0)
     mirror: bool = False  # training crops: mirror half of them at random (paper: no)
-    pixels: str = "imagenet"  # network input: imagenet (RGB, ImageNet mean/std) or bgr255 (release: BGR, 0-255, unnormalised)
+    pixels: str = "imagenet"  # network input: imagenet (RGB, ImageNet mean/std), inception (RGB, (x/255-0.5)/0.5: the journal's ViT) or bgr255 (release: BGR, 0-255, unnormalised)
     ranges: str = "frames"  # manifest ranges count frame numbers, or positions in the sorted image list (release)
 
 
 @dataclass
 class ModelConfig:
-    backbone: str = "resnet50"  # resnet50 (paper), resnet34 or resnet18
+    backbone: str = "resnet50"  # resnet50 (paper), resnet34, resnet18, resnet10, or vit_s16 (MvMHAT++'s ViT-S/16 option, timm; pair with data.pixels: inception)
     head: str = "logits"  # logits (paper: 1000-d ImageNet classifier output), pool or linear
     embed_dim: int = 512  # output size of the linear head (ignored by logits and pool)
     weights: str = "imagenet"  # imagenet (local torch cache), none (random init) or a file path
@@ -158,7 +158,7 @@ class Config:
 # String fields with a fixed set of values, checked when the config is read (before any work).
 CHOICES = {
     "data.boxes": ("gt", "det"),
-    "data.pixels": ("imagenet", "bgr255"),
+    "data.pixels": ("imagenet", "inception", "bgr255"),
     "data.ranges": ("frames", "positions"),
     "train.forward": ("batched", "per_image"),
     "train.select": ("val_loss", "train_loss", "val_assoc_acc"),

@@ -20,6 +20,9 @@
 #               fwd+bwd, 224x224, bf16, channels_last (90)
 #   embed       inference embedding crops/s in bf16 vs the plain forward (60)
 #   loss        the loss alone, 8 images x 8 people, vectorised vs loops (60)
+#   vit         the train step with the journal's ViT-S/16 backbone (timm) (60)
+#   stan        the journal's transformer STAN pre-trained on synthetic matrices, 2 epochs of
+#               2000 (90)
 #   rows        the reproduction's two headline rows, GPU profile (270, after the background job)
 #   compile     the train step again, eager and with torch.compile'd backbones (what is left, 240)
 # The last thing printed is one summary block (also summary.txt); exit status 1 if a step failed.
@@ -58,6 +61,7 @@ if [[ $DEVICE == cuda ]]; then
   EMBED=("${NET[@]}" --batch 256 --steps 20 --amp bf16)
   LOSS=(--device cuda --batch 1 --views 4 --frames 2 --people 8)
   COMPILE=(--compile)
+  STAN=(--device cuda --train 2000 --val 200 --epochs 2)
   PROFILE=gpu
   NICE=(nice -n 10)  # the background job must not slow the timed GPU steps' CPU side
 else  # tiny sizes: every command and code path of the GPU run, in seconds on a CPU
@@ -66,6 +70,7 @@ else  # tiny sizes: every command and code path of the GPU run, in seconds on a 
   EMBED=("${NET[@]}" --batch 8 --steps 1)
   LOSS=(--device cpu --batch 1 --views 4 --frames 2 --people 8 --dim 64 --repeats 1)
   COMPILE=(--compile --compile-backend eager)
+  STAN=(--device cpu --train 4 --val 2 --epochs 1 --views 2,2 --people 2,3)
   PROFILE=cpu
   NICE=()
   ROWS=(--tiny "${ROWS[@]}")
@@ -125,6 +130,9 @@ main() {
   step train 90 '(crops/step|^train step)' "$PY" -m bench.train_throughput "${TRAIN[@]}" --per-image
   step embed 60 '^embed:' "$PY" -m bench.embed_speed "${EMBED[@]}"
   step loss 60 '^(B=|loss fwd\+bwd:)' "$PY" -m bench.loss_speed "${LOSS[@]}"
+  step vit 60 '(crops/step|^train step)' "$PY" -m bench.train_throughput "${TRAIN[@]}" --backbone vit_s16
+  step stan 90 '(mean loss|^held-out)' "$PY" -m tools.pretrain_stan --variant transformer "${STAN[@]}" \
+    --out "$WORK/stan_transformer.pt"
 
   wait "$prep"
   local rc=$?

@@ -22,7 +22,7 @@ import torch
 
 from atomic import atomic_path, remove_orphans
 from errors import KnownError
-from models.embedding import build_model, describe, expected_files, resnet_name, torchvision_state
+from models.embedding import backbone_state, build_model, describe, expected_files, library, read_weights
 
 if TYPE_CHECKING:
     from config import ModelConfig
@@ -93,6 +93,8 @@ def _nbytes(state) -> int:
 def _read(path: Path):
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
+    if path.suffix == ".safetensors":  # a released timm backbone as the Hugging Face hub serves it
+        return read_weights(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:
@@ -153,25 +155,26 @@ def load_model(checkpoint: str, model_cfg: ModelConfig, crop_size: Tuple[int, in
 
 def _foreign_model(checkpoint: str, state, crop_size: Tuple[int, int], pixels: str, sha: str) -> Network:
     """The network of a file not written by training: the released MvMHAT training's
-    ``{'model': state_dict}`` or a plain torchvision ResNet state dict (see
-    :func:`models.embedding.torchvision_state`). The architecture is read from the keys, the head
-    is ``logits`` (the ImageNet classifier output, as the release embeds); such a file stores no
-    crop size or pixel convention, so ``crop_size`` and ``pixels`` (the config's) are used: the
-    released MvMHAT network wants 224x224 crops, ``bgr255`` (``configs/release.yaml``). ``sha``: the
-    file's sha256."""
-    backbone = torchvision_state(state)
-    if backbone is None:
+    ``{'model': state_dict}``, a plain torchvision ResNet or timm ViT-S/16 state dict, or the
+    backbone of a released MvMHAT++ checkpoint (see :func:`models.embedding.backbone_state`). The
+    architecture is read from the keys, the head is ``logits`` (the ImageNet classifier output, as
+    the released code embeds); such a file stores no crop size or pixel convention, so
+    ``crop_size`` and ``pixels`` (the config's) are used: the released MvMHAT network wants
+    224x224 crops, ``bgr255`` (``configs/release.yaml``), a journal ViT-S/16 ``inception``.
+    ``sha``: the file's sha256."""
+    found = backbone_state(state, str(checkpoint))
+    if found is None:
         raise CheckpointError(f"{checkpoint} is not a checkpoint this code reads: {expected_files()}; "
                               f"it holds {describe(state)}")
-    name = resnet_name(backbone, str(checkpoint))
+    name, backbone = found
     model = build_model(name, "logits", weights="none")
     try:
         model.backbone.load_state_dict(backbone)
     except RuntimeError as e:  # a classifier of another size, a missing key
-        raise CheckpointError(f"{checkpoint}: a torchvision {name} state dict that does not fit torchvision's "
-                              f"{name} with its 1000-class classifier (the logits embedding): "
+        raise CheckpointError(f"{checkpoint}: a {library(name)} {name} state dict that does not fit {name} with its "
+                              f"1000-class classifier (the logits embedding): "
                               f"{' '.join(str(e).split())}") from None  # torch's message spans lines
-    desc = {"backbone": name, "head": "logits", "source": "torchvision state dict"}
-    log.info("%s: a torchvision %s state dict (released MvMHAT or plain); embedding = its 1000 logits, "
-             "crops %dx%d, pixels %s (from the config)", checkpoint, name, crop_size[0], crop_size[1], pixels)
+    desc = {"backbone": name, "head": "logits", "source": "released state dict"}
+    log.info("%s: a released %s %s state dict; embedding = its 1000 logits, crops %dx%d, pixels %s (from the "
+             "config)", checkpoint, library(name), name, crop_size[0], crop_size[1], pixels)
     return Network(model, desc, tuple(crop_size), pixels, sha)

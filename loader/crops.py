@@ -9,8 +9,9 @@ converts). Crops are uint8 ``(N, 3, H, W)``; what the network sees is computed o
 :func:`network_input`, so the data pipeline moves 4x fewer bytes than with float crops. Two
 pixel conventions (``PIXELS``, config ``data.pixels``): ``imagenet``
 ``(crop / 255 - IMAGENET_MEAN) / IMAGENET_STD`` in RGB order (what torchvision's ImageNet weights
-were trained on), and ``bgr255`` the released MvMHAT code's input: OpenCV's BGR order, float
-0-255, no normalisation.
+were trained on), ``inception`` ``(crop / 255 - 0.5) / 0.5`` in RGB order (what the journal code's
+ViT-S/16 weights, timm's ``augreg``, were trained on), and ``bgr255`` the released MvMHAT code's
+input: OpenCV's BGR order, float 0-255, no normalisation.
 """
 from __future__ import annotations
 
@@ -121,13 +122,19 @@ def normalize(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch
     return ((images.float() - mean) / std).to(dtype)
 
 
+def inception(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """uint8 RGB ``(..., 3, H, W)`` -> ``(x / 255 - 0.5) / 0.5`` (in [-1, 1]) of ``dtype``: timm's
+    normalisation of the ViT weights the journal code starts from."""
+    return (images.float() / 127.5 - 1.0).to(dtype)
+
+
 def bgr255(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """uint8 RGB ``(..., 3, H, W)`` -> float BGR 0-255 of ``dtype`` (the released code's input)."""
     return images.flip(-3).to(dtype)
 
 
 # data.pixels -> the function that turns RGB 0-255 crops into the network's input
-PIXELS = {"imagenet": normalize, "bgr255": bgr255}
+PIXELS = {"imagenet": normalize, "inception": inception, "bgr255": bgr255}
 
 
 def network_input(images: torch.Tensor, pixels: str = "imagenet", dtype: torch.dtype = torch.float32) -> torch.Tensor:

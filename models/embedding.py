@@ -1,23 +1,36 @@
-"""The crop-embedding network: a torchvision ResNet backbone and an embedding head.
+"""The crop-embedding network: a backbone (torchvision ResNet, or timm ViT-S/16) and an embedding head.
+
+Backbones (``backbone=``): ``resnet10/18/34/50`` (torchvision) and ``vit_s16``, the ViT-S/16 of
+the journal code (MvMHAT++: timm's ``vit_small_patch16_224``, whose ImageNet weights
+``augreg_in1k`` want RGB crops normalised ``(x/255 - 0.5)/0.5``, ``data.pixels: inception``). The
+ViT's position embeddings are laid out for 224x224 crops (a 14x14 patch grid) and interpolated for
+other crop sizes; its other layers treat the crops one by one, so ``forward: per_image`` changes
+nothing there (no BatchNorm).
 
 Heads (``head=``):
     logits  the paper's embedding: the 1000-d output of the ImageNet classifier, L2-normalised
-            (the released code used it without saying so; kept as the default for fidelity)
-    pool    the pooled backbone features (2048-d for ResNet-50, 512-d for ResNet-18/34)
+            (the released code used it without saying so, the journal code too, for both
+            backbones; kept as the default for fidelity)
+    pool    the pooled backbone features (2048-d for ResNet-50, 512-d for ResNet-18/34, the
+            384-d class token of ViT-S/16)
     linear  a learned projection of the pooled features to ``embed_dim``
 
-Weights (``weights=``): ``none`` (random init), ``imagenet`` (torchvision's ImageNet weights, only
-from the local torch hub cache: nothing is ever downloaded) or a path to a local file holding one
-of :data:`WEIGHT_FILES`: one of our checkpoints, the released MvMHAT training's
+Weights (``weights=``): ``none`` (random init), ``imagenet`` (only from a local cache, nothing is
+ever downloaded: torchvision's ImageNet weights from the torch hub cache; for ``vit_s16`` timm's
+``vit_small_patch16_224.augreg_in1k`` from the Hugging Face hub cache) or a path to a local file
+holding one of :data:`WEIGHT_FILES`: one of our checkpoints, the released MvMHAT training's
 ``{'model': state_dict}`` of a torchvision ResNet (realgump/MvMHAT ``train.py``, which also stores
-``epoch``, ``loss`` and ``optimizer``), or a plain torchvision ResNet state dict. A torchvision
-state dict may carry the ``module.`` prefix ``nn.DataParallel`` adds to every key; its
-architecture (ResNet-10/18/34/50) is read from its keys and must be the model's.
+``epoch``, ``loss`` and ``optimizer``), a plain torchvision ResNet state dict, or a timm ViT-S/16
+state dict (a ``.safetensors`` file as the Hugging Face hub serves it, or a torch file, plain or
+as ``{'model': state_dict}``). A state dict may carry the ``module.`` prefix ``nn.DataParallel``
+adds to every key; the journal's training checkpoint ``{'model': {feature_extractor.*,
+dhn_model.*}}`` gives its backbone (``feature_extractor.*``; its STAN is not read). The
+architecture is read from the keys and must be the model's.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -25,7 +38,7 @@ import torch.nn.functional as F
 import torchvision
 
 from errors import KnownError, UnknownNameError
-from models.hub import hub_path, weights_file
+from models.hub import hf_cache_path, hub_path, weights_file
 
 
 class ImageBatchNorm2d(nn.BatchNorm2d):
@@ -50,13 +63,37 @@ def resnet10(weights=None, **kwargs) -> torchvision.models.ResNet:
     return torchvision.models.ResNet(torchvision.models.resnet.BasicBlock, [1, 1, 1, 1], **kwargs)
 
 
-# name -> (constructor, ImageNet weights enum or None, pooled feature size)
+def vit_s16(weights=None, **kwargs) -> nn.Module:
+    """ViT-S/16 as the journal code builds it (timm ``vit_small_patch16_224``, 1000-class head),
+    random weights, position embeddings interpolated for crops other than 224x224. timm is
+    imported here, so ResNet users never pay for it."""
+    if weights is not None:
+        raise ValueError("vit_s16 weights are loaded by load_weights, not by the constructor")
+    import timm  # noqa: PLC0415 - only the ViT backbone needs timm
+    return timm.create_model(VIT_S16_TIMM, pretrained=False, dynamic_img_size=True)
+
+
+VIT_S16_TIMM = "vit_small_patch16_224"  # timm architecture of vit_s16
+# the journal's ImageNet weights of vit_s16 (timm ``vit_small_patch16_224.augreg_in1k``), read from
+# the local Hugging Face cache
+VIT_S16_IMAGENET = ("timm/vit_small_patch16_224.augreg_in1k", "model.safetensors")
+VIT_S16_SHAPE = {"embed_dim": 384, "patch": 16, "depth": 12}  # how vit_state recognises a ViT-S/16
+
+# name -> (constructor, ImageNet weights (torchvision enum, or (Hugging Face repo, file)) or None,
+# pooled feature size)
 BACKBONES = {
     "resnet10": (resnet10, None, 512),
     "resnet18": (torchvision.models.resnet18, torchvision.models.ResNet18_Weights.IMAGENET1K_V1, 512),
     "resnet34": (torchvision.models.resnet34, torchvision.models.ResNet34_Weights.IMAGENET1K_V1, 512),
     "resnet50": (torchvision.models.resnet50, torchvision.models.ResNet50_Weights.IMAGENET1K_V1, 2048),
+    "vit_s16": (vit_s16, VIT_S16_IMAGENET, 384),
 }
+VITS = ("vit_s16",)  # backbones built by timm (classifier ``head``, no BatchNorm)
+
+
+def library(backbone: str) -> str:
+    """The library whose network ``backbone`` is (for messages)."""
+    return "timm" if backbone in VITS else "torchvision"
 HEADS = ("logits", "pool", "linear")
 
 
@@ -74,7 +111,11 @@ def _lookup(table: dict, name: str, what: str):
 WEIGHT_FILES = ("a checkpoint of train.py (a dict whose 'model' has keys backbone.*)",
                 "a released MvMHAT file ({'model': state dict of a torchvision ResNet}, as realgump/MvMHAT's "
                 "train.py saves it)",
-                "a torchvision ResNet state dict (keys conv1.weight, bn1.*, layer1.* ... layer4.*, fc.*)")
+                "a torchvision ResNet state dict (keys conv1.weight, bn1.*, layer1.* ... layer4.*, fc.*)",
+                "a timm ViT-S/16 state dict (keys cls_token, pos_embed, patch_embed.*, blocks.*, norm.*, head.*; "
+                ".safetensors or a torch file)",
+                "a released MvMHAT++ checkpoint ({'model': {feature_extractor.*: ResNet-50 or ViT-S/16, "
+                "dhn_model.*}})")
 
 
 def expected_files() -> str:
@@ -82,20 +123,61 @@ def expected_files() -> str:
     return "expected " + "; or ".join(WEIGHT_FILES)
 
 
-def torchvision_state(obj) -> Optional[dict]:
-    """The torchvision ResNet state dict ``obj`` holds, or None: ``obj`` itself, or ``obj['model']``
-    (the released MvMHAT training's file), with a ``module.`` prefix on every key removed."""
-    if isinstance(obj, dict) and isinstance(obj.get("model"), dict) and "conv1.weight" not in obj:
+def _state_dict(obj) -> Optional[dict]:
+    """The backbone state dict a released file holds, or None: ``obj`` itself, or ``obj['model']``
+    (the released MvMHAT training's file, DeiT-style ViT files), with a ``module.`` prefix on every
+    key removed; of the journal's checkpoint (``feature_extractor.*`` and ``dhn_model.*`` keys) the
+    ``feature_extractor.*`` part."""
+    if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
         obj = obj["model"]
     if not isinstance(obj, dict) or not obj or not all(isinstance(k, str) for k in obj):
         return None
-    if all(k.startswith("module.") for k in obj):
-        obj = {k[len("module."):]: v for k, v in obj.items()}
-    if "conv1.weight" not in obj or not any(k.startswith("layer4.") for k in obj):
-        return None
     if not all(isinstance(v, torch.Tensor) for v in obj.values()):
         return None
+    for prefix in ("module.", "feature_extractor."):
+        part = {k[len(prefix):]: v for k, v in obj.items() if k.startswith(prefix)}
+        if part and (len(part) == len(obj) or prefix == "feature_extractor."):
+            obj = part
     return obj
+
+
+def torchvision_state(obj) -> Optional[dict]:
+    """The torchvision ResNet state dict ``obj`` holds (see :func:`_state_dict`), or None."""
+    obj = _state_dict(obj)
+    if obj is None or "conv1.weight" not in obj or not any(k.startswith("layer4.") for k in obj):
+        return None
+    return obj
+
+
+def vit_state(obj) -> Optional[dict]:
+    """The timm ViT state dict ``obj`` holds (see :func:`_state_dict`), or None."""
+    obj = _state_dict(obj)
+    if obj is None or not {"cls_token", "pos_embed", "patch_embed.proj.weight"} <= set(obj):
+        return None
+    return obj
+
+
+def vit_name(state: dict, source: str) -> str:
+    """The name in :data:`BACKBONES` of the ViT a timm state dict belongs to (only ViT-S/16)."""
+    dim, _, patch, _ = state["patch_embed.proj.weight"].shape
+    depth = len({k.split(".")[1] for k in state if k.startswith("blocks.")})
+    found = {"embed_dim": dim, "patch": patch, "depth": depth}
+    if found != VIT_S16_SHAPE:
+        raise WeightsError(f"{source}: a ViT with width {dim}, {patch}x{patch} patches and {depth} blocks is not "
+                           f"ViT-S/16 (width 384, 16x16 patches, 12 blocks), the only ViT offered (vit_s16)")
+    return "vit_s16"
+
+
+def backbone_state(obj, source: str) -> Optional[Tuple[str, dict]]:
+    """``(backbone name, state dict)`` of a released backbone file (torchvision ResNet or timm
+    ViT, see :func:`_state_dict`), or None for anything else."""
+    resnet = torchvision_state(obj)
+    if resnet is not None:
+        return resnet_name(resnet, source), resnet
+    vit = vit_state(obj)
+    if vit is not None:
+        return vit_name(vit, source), vit
+    return None
 
 
 def resnet_name(state: dict, source: str) -> str:
@@ -115,11 +197,33 @@ ARCHITECTURES = {"resnet10": (False, (1, 1, 1, 1)), "resnet18": (False, (2, 2, 2
 
 
 def imagenet_weights_path(backbone: str) -> Path:
-    """Where torchvision keeps the ImageNet weights of ``backbone`` in the local torch hub cache."""
+    """Where the ImageNet weights of ``backbone`` lie in the local cache: torch's hub cache
+    (torchvision), the Hugging Face cache (timm)."""
     _, weights, _ = _lookup(BACKBONES, backbone, "backbone")
     if weights is None:
         raise WeightsError(f"{backbone} has no ImageNet weights; use --model.weights=none or a file")
+    if isinstance(weights, tuple):
+        return hf_cache_path(*weights)
     return hub_path(weights.url)
+
+
+def _imagenet_source(backbone: str) -> str:
+    """Where the ImageNet weights of ``backbone`` come from, in words (for error messages)."""
+    weights = BACKBONES[backbone][1]
+    if isinstance(weights, tuple):
+        return f"the Hugging Face model repository {weights[0]}"
+    return weights.url
+
+
+def read_weights(path: Path):
+    """What a weights file holds: a ``.safetensors`` file's tensors, else ``torch.load`` of it."""
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file  # noqa: PLC0415 - timm's dependency, for its files
+            return load_file(str(path))
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # a truncated or foreign file
+        raise WeightsError(f"cannot read weights file {path}: {' '.join(str(e).split())}") from None  # one line
 
 
 class EmbeddingNet(nn.Module):
@@ -132,12 +236,18 @@ class EmbeddingNet(nn.Module):
         if head not in HEADS:
             raise UnknownNameError(f"unknown head {head!r}; valid: {list(HEADS)}")
         self.backbone_name, self.head_name = backbone, head
-        self.backbone = build(weights=None, norm_layer=ImageBatchNorm2d)
-        if head == "pool":
-            self.backbone.fc = nn.Identity()
-        elif head == "linear":
-            self.backbone.fc = nn.Linear(feat_dim, embed_dim)
+        if backbone in VITS:
+            self.backbone = build()
+        else:
+            self.backbone = build(weights=None, norm_layer=ImageBatchNorm2d)
+        if head != "logits":  # the classifier is torchvision's fc, timm's head
+            setattr(self.backbone, self.classifier, nn.Identity() if head == "pool" else nn.Linear(feat_dim, embed_dim))
         self.dim = {"logits": 1000, "pool": feat_dim, "linear": embed_dim}[head]
+
+    @property
+    def classifier(self) -> str:
+        """The name of the backbone's ImageNet classifier module, which the head replaces."""
+        return "head" if self.backbone_name in VITS else "fc"
 
     def forward(self, x: torch.Tensor, sizes: Optional[Sequence[int]] = None) -> torch.Tensor:
         """``sizes``: crops per image (summing to M): in training mode BatchNorm then sees one
@@ -163,26 +273,22 @@ def load_weights(model: EmbeddingNet, weights: Union[str, Path]) -> None:
     if weights == "none":
         return
     if weights == "imagenet":
-        imagenet_weights_path(model.backbone_name)  # a backbone without ImageNet weights is an error
-        url = _lookup(BACKBONES, model.backbone_name, "backbone")[1].url
-        path = weights_file(None, url, f"ImageNet weights for {model.backbone_name}",
+        path = weights_file(None, imagenet_weights_path(model.backbone_name),
+                            f"ImageNet weights for {model.backbone_name}", _imagenet_source(model.backbone_name),
                             "pass a file with --model.weights=PATH, or train from scratch with --model.weights=none",
                             WeightsError)
     else:
-        path = weights_file(weights, "", "weights", "", WeightsError)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # a truncated or foreign file
-        raise WeightsError(f"cannot read weights file {path}: {' '.join(str(e).split())}") from None  # one line
-    backbone = torchvision_state(state)
-    if backbone is not None:  # a torchvision ResNet (plain, or the released {'model': ...})
-        found = resnet_name(backbone, str(path))
+        path = weights_file(weights, None, "weights", "", "", WeightsError)
+    state = read_weights(path)
+    released = backbone_state(state, str(path))
+    if released is not None:  # a torchvision ResNet or timm ViT (plain, or a released {'model': ...})
+        found, state = released
         if found != model.backbone_name:
-            raise WeightsError(f"{path} does not fit {model.backbone_name}: it holds a torchvision {found}; "
+            raise WeightsError(f"{path} does not fit {model.backbone_name}: it holds a {library(found)} {found}; "
                                f"set --model.backbone={found}")
-        target, state = model.backbone, backbone
+        target, classifier = model.backbone, model.classifier + "."
         if model.head_name != "logits":  # our head replaces the classifier
-            state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+            state = {k: v for k, v in state.items() if not k.startswith(classifier)}
     elif isinstance(state, dict) and isinstance(state.get("model"), dict) and state["model"] \
             and all(str(k).startswith("backbone.") for k in state["model"]):
         target, state = model, state["model"]  # one of our checkpoints (EmbeddingNet keys)
@@ -195,7 +301,7 @@ def load_weights(model: EmbeddingNet, weights: Union[str, Path]) -> None:
         raise WeightsError(f"{path} does not fit {model.backbone_name}/{model.head_name}: "
                            f"{' '.join(str(e).split())}") from None  # torch's message spans lines
     if model.head_name != "logits" and target is model.backbone:
-        missing = [k for k in missing if not k.startswith("fc.")]
+        missing = [k for k in missing if not k.startswith(classifier)]
     if missing or unexpected:
         raise WeightsError(f"{path} does not fit {model.backbone_name}/{model.head_name}: "
                            f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "

@@ -1,6 +1,11 @@
-"""Weight files from the local torch hub cache or a given path; nothing is ever downloaded."""
+"""Weight files from a given path or a local cache; nothing is ever downloaded.
+
+Two caches are read: torch's hub cache (torchvision's ImageNet and detector weights) and the
+Hugging Face hub cache (timm's weights, e.g. the journal's ViT-S/16).
+"""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional, Type, Union
 
@@ -12,18 +17,39 @@ def hub_path(url: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
 
 
-def weights_file(given: Union[str, Path, None], url: str, what: str, alternatives: str,
-                 error: Type[Exception]) -> Path:
-    """The file to read ``what`` from: ``given``, or the hub-cache file of ``url`` when ``given`` is
+def hf_cache_root() -> Path:
+    """The Hugging Face hub cache: ``$HF_HUB_CACHE``, else ``$HF_HOME/hub``, else
+    ``~/.cache/huggingface/hub`` (the hub client's own rule)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = os.environ.get("HF_HOME") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "huggingface"
+    return Path(home) / "hub"
+
+
+def hf_cache_path(repo_id: str, filename: str) -> Path:
+    """Where the Hugging Face cache keeps ``filename`` of model repository ``repo_id``:
+    ``<root>/models--<owner>--<name>/snapshots/<revision>/<filename>``, the revision that
+    ``refs/main`` names (else the first snapshot holding the file, else ``main``)."""
+    repo = hf_cache_root() / ("models--" + repo_id.replace("/", "--"))
+    ref = repo / "refs" / "main"
+    if ref.is_file():
+        return repo / "snapshots" / ref.read_text().strip() / filename
+    found = sorted((repo / "snapshots").glob(f"*/{filename}"))
+    return found[0] if found else repo / "snapshots" / "main" / filename
+
+
+def weights_file(given: Union[str, Path, None], cached: Optional[Path], what: str, source: str,
+                 alternatives: str, error: Type[Exception]) -> Path:
+    """The file to read ``what`` from: ``given``, or the cache file ``cached`` when ``given`` is
     None. A missing file raises ``error``; for the cache file, the message says which file to put
-    where and the ``alternatives`` (e.g. "pass a file with --model.weights=PATH")."""
+    where, where it comes from (``source``), and the ``alternatives`` (e.g. "pass a file with
+    --model.weights=PATH")."""
     if given is not None:
         path = Path(given)
         if not path.is_file():
             raise error(f"{what} file not found: {path}")
         return path
-    path = hub_path(url)
-    if not path.is_file():
-        raise error(f"{what} are not in the local torch cache (nothing is downloaded): put {path.name} "
-                    f"(from {url}) at {path}, {alternatives}")
-    return path
+    if not cached.is_file():
+        raise error(f"{what} are not in the local cache (nothing is downloaded): put {cached.name} "
+                    f"(from {source}) at {cached}, {alternatives}")
+    return cached

@@ -66,8 +66,9 @@ def load_detector(name: str = DEFAULT_DETECTOR, weights: Union[str, Path, None] 
     ``device``, in eval mode. A missing file or one that does not fit is a
     :class:`DetectorWeightsError` naming it."""
     model = make_detector(name)
-    path = weights_file(weights, _entry(name)[1].url, f"the weights of detector {name}" if weights is None
-                        else "detector weights", "or pass the file with --detector-weights FILE, or give "
+    url = _entry(name)[1].url
+    path = weights_file(weights, hub_path(url), f"the weights of detector {name}" if weights is None
+                        else "detector weights", url, "or pass the file with --detector-weights FILE, or give "
                         "detections with --detections DIR", DetectorWeightsError)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)

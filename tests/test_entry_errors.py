@@ -86,7 +86,7 @@ def test_inference_py_videos_without_detector_weights(tmp_path):
     writer.release()
     rc, err = script("inference.py", "--videos", tmp_path / "cam1.mp4", "--checkpoint", tmp_path / "none.pt",
                      "--out", tmp_path / "out", "--train.device=cpu", env={"TORCH_HOME": str(tmp_path / "hub")})
-    assert_one_line_error(rc, err, "not in the local torch cache (nothing is downloaded)",
+    assert_one_line_error(rc, err, "not in the local cache (nothing is downloaded)",
                           str(tmp_path / "hub" / "hub" / "checkpoints"), "--detections DIR")
 
 

@@ -20,7 +20,7 @@ from tools.training_rows import ROWS as TRAINING_ROWS, training_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "bench" / "gpu_check.sh"
-STEPS = ("environment", "cuda_tests", "train", "embed", "loss", "prepare", "rows", "compile")
+STEPS = ("environment", "cuda_tests", "train", "embed", "loss", "vit", "stan", "prepare", "rows", "compile")
 
 
 def summary_of(stdout: str) -> str:
@@ -48,6 +48,7 @@ def test_dry_run_on_the_cpu_without_motmetrics(tmp_path):
     assert "train step: ours" in summary and "compiled train step (eager): ours" in summary
     assert "train step, per_image forward (the release's): ours" in summary
     assert "embed: ours" in summary and "loss fwd+bwd: vectorised" in summary
+    assert "vit_s16, 32x32 crops" in summary and "held-out assignment F1 on 2 matrices: STAN" in summary
     assert "DDP: not measured" in summary
     out = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert len(out) <= 8 and {"gpu_check.log", "summary.txt", "rows_tables.md"} <= set(out), out

@@ -208,7 +208,7 @@ def test_weights_from_local_files(tmp_path, monkeypatch):
     with pytest.raises(WeightsError, match="weights file not found"):
         build_model("resnet18", weights=str(tmp_path / "nope.pth"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "hub"))  # an empty torch cache: no download, clear error
-    with pytest.raises(WeightsError, match=r"not in the local torch cache \(nothing is downloaded\): put resnet18-.*\.pth"):
+    with pytest.raises(WeightsError, match=r"not in the local cache \(nothing is downloaded\): put resnet18-.*\.pth"):
         build_model("resnet18", weights="imagenet")
     path = imagenet_weights_path("resnet18")
     path.parent.mkdir(parents=True)
@@ -218,7 +218,7 @@ def test_weights_from_local_files(tmp_path, monkeypatch):
 
 
 def test_unknown_backbone_lists_valid_names():
-    with pytest.raises(KeyError, match=r"unknown backbone 'vgg'; valid: \['resnet10', 'resnet18', 'resnet34', 'resnet50'\]"):
+    with pytest.raises(KeyError, match=r"unknown backbone 'vgg'; valid: \['resnet10', 'resnet18', 'resnet34', 'resnet50', 'vit_s16'\]"):
         build_model("vgg")
 
 

@@ -167,6 +167,6 @@ def test_builtin_detector_writes_det_txt_once(inputs, tmp_path, detector_cache, 
 
 def test_builtin_detector_without_weights_says_where_to_put_them(inputs, tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
-    with pytest.raises(DetectorWeightsError, match=r"not in the local torch cache \(nothing is downloaded\): put "
+    with pytest.raises(DetectorWeightsError, match=r"not in the local cache \(nothing is downloaded\): put "
                                                    r"fasterrcnn_resnet50_fpn_v2\S*\.pth .* at .*empty/hub/checkpoints"):
         run(inputs, tmp_path / "out")
