@@ -104,16 +104,6 @@ def keep_positive(rows: np.ndarray, source: Path) -> np.ndarray:
     return rows[ok]
 
 
-def corners_to_tlwh(boxes: np.ndarray, width: int, height: int) -> tuple:
-    """Corner boxes ``(N, 4)`` ``x1, y1, x2, y2`` clipped to ``[0, width] x [0, height]`` as
-    ``x, y, w, h``; returns ``(tlwh, keep)`` with ``keep`` False where nothing is left inside."""
-    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    x1, x2 = np.clip(b[:, 0], 0, width), np.clip(b[:, 2], 0, width)
-    y1, y2 = np.clip(b[:, 1], 0, height), np.clip(b[:, 3], 0, height)
-    tlwh = np.stack([x1, y1, x2 - x1, y2 - y1], axis=1)
-    return tlwh, (tlwh[:, 2] > 0) & (tlwh[:, 3] > 0)
-
-
 def image_size(path: Path) -> tuple:
     """``(width, height)`` of an image file; one that cannot be read is an error naming it."""
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
