@@ -31,6 +31,7 @@ from errors import UnknownNameError
 from metrics.clear_mot import ClearCounts, clear_mot
 from metrics.crossview import (CrossViewCounts, CrossViewFrames, concatenated, crossview_overall,
                                crossview_scene, interleaved)
+from metrics.families import FAMILIES
 from metrics.identity import IdCounts, id_measures
 from metrics.inputs import SceneData
 from metrics.sequence import devkit_sequence, duplicated_pairs
@@ -46,7 +47,6 @@ STMA_WINDOWS = (5, 10, 30)
 STMA_METRICS = tuple(f"STMA{n}" for n in STMA_WINDOWS)
 COUNT_METRICS = frozenset({"FP", "FN", "IDs", "MT", "ML"})
 
-FAMILIES = ("official", "cv", "hota", "stma")
 # family -> (per-view names, per-scene and overall names)
 FAMILY_METRICS = {
     "official": (PER_VIEW_METRICS, PER_VIEW_METRICS + OFFICIAL_CROSS_VIEW),
