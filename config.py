@@ -10,8 +10,8 @@ A YAML file may set any subset of keys (``section: {key: value}``); overrides ar
 :class:`ConfigError` naming the key. Every run writes its resolved config with
 :func:`save_config`. Library code never imports this module: the entry scripts, the tools and
 the runner of a training run (``engine.training_run``) pass sections and values on (other
-modules may name a section's type in annotations only). This module imports no package of the
-project.
+modules may name a section's type in annotations only). Of the project's packages it imports only
+the dependency-free name list it checks against (``metrics.families``).
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ import yaml
 
 from atomic import atomic_open
 from errors import KnownError
+from metrics.families import FAMILIES
 
 
 class ConfigError(KnownError, ValueError):
@@ -176,7 +177,7 @@ CHOICES = {
 
 # String fields holding a comma-separated list of names from a fixed set (at least one).
 LIST_CHOICES = {
-    "eval.metrics": ("official", "cv", "hota", "stma"),
+    "eval.metrics": FAMILIES,
 }
 
 

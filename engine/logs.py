@@ -7,12 +7,11 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
+from typing import Sequence
 
 import torch
 
 from atomic import atomic_path
-from models.assignment_losses import ASSIGNMENT_TERMS
-from models.losses import TERMS
 
 
 def setup_logging(out_dir: Path, is_main: bool) -> None:
@@ -41,8 +40,9 @@ def environment(device: torch.device, world_size: int) -> dict:
     return env
 
 
-def plot_curves(metrics_path: Path, out_png: Path) -> None:
-    """Training loss terms and validation values against the step, as one PNG."""
+def plot_curves(metrics_path: Path, out_png: Path, terms: Sequence[str]) -> None:
+    """Training loss ``terms`` (the loss's ``terms``, as the trainer logs them) and validation
+    values against the step, as one PNG."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -53,7 +53,7 @@ def plot_curves(metrics_path: Path, out_png: Path) -> None:
         entries.setdefault(entry["kind"], []).append(entry)
     train, val, epochs = entries["train"], entries["val"], entries["epoch"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    terms = [k for k in train[0] if k in TERMS or k in ASSIGNMENT_TERMS] if train else []
+    terms = [k for k in terms if k in train[0]] if train else []
     for key in terms:
         if train:
             axes[0].plot([e["step"] for e in train], [e[key] for e in train], label=key)

@@ -104,7 +104,7 @@ def run_training(cfg: Config) -> Trainer:
     trainer = Trainer(model, loss_fn, train_set, val_set, cfg.train, cfg.data, config_to_dict(cfg), info, device)
     summary = trainer.fit()
     if info.is_main:
-        plot_curves(out_dir / "metrics.jsonl", out_dir / "loss.png")
+        plot_curves(out_dir / "metrics.jsonl", out_dir / "loss.png", trainer.terms)
         log.info("done: %d steps in %.0f s; best %s", summary["step"], summary["seconds"], summary["best"])
     shutdown(info)
     return trainer

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterator, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterator, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -35,20 +35,30 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".web
 VIDEO_STEM = "video"  # a view's video file is video.<ext>
 
 
+def image_files(folder: Path) -> list:
+    """The image files (``IMAGE_SUFFIXES``) directly in ``folder``, sorted by name."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def image_size(path: Union[str, Path]) -> Tuple[int, int]:
+    """``(width, height)`` of an image file, decoded and checked as :func:`loader.crops.read_image` does."""
+    image = read_image(path, cv2.IMREAD_GRAYSCALE)
+    return image.shape[1], image.shape[0]
+
+
 class ImageFolder:
-    """Frames as image files ``<folder>/<n>.<ext>``; frame number = first integer in the name."""
+    """Frames as image files ``<folder>/<n>.<ext>``; frame number = ``frame_of(file name)``
+    (default: the first integer in the name)."""
 
     kind = "images"
 
-    def __init__(self, folder: Union[str, Path]):
+    def __init__(self, folder: Union[str, Path], frame_of: Callable[[str], int] = frame_number):
         self.where = Path(folder)
         if not self.where.is_dir():
             raise FileNotFoundError(f"image folder not found: {self.where}")
         paths: dict = {}
-        for p in self.where.iterdir():
-            if p.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            n = frame_number(p.name)
+        for p in image_files(self.where):
+            n = frame_of(p.name)
             if n in paths:
                 raise DatasetError(f"two images for frame {n}: {paths[n]} and {p}")
             paths[n] = p
@@ -67,8 +77,7 @@ class ImageFolder:
 
     def image_size(self, frame: int) -> Tuple[int, int]:
         """``(width, height)`` of the image of ``frame``."""
-        image = read_image(self.path(frame), cv2.IMREAD_GRAYSCALE)
-        return image.shape[1], image.shape[0]
+        return image_size(self.path(frame))
 
     def describe(self, frame: int) -> str:
         """What identifies the file of ``frame`` in a cache fingerprint: name and byte size."""

@@ -157,3 +157,13 @@ def write_mot(path: Union[str, Path], rows: np.ndarray, precision: int = 2, sort
     text = format_mot(rows, precision)
     with atomic_open(path, "w", encoding="utf-8") as f:
         f.write(text)
+
+
+def corners_to_tlwh(boxes: np.ndarray, width: int, height: int) -> tuple:
+    """Corner boxes ``(N, 4)`` ``x1, y1, x2, y2`` clipped to ``[0, width] x [0, height]`` as
+    ``x, y, w, h``; returns ``(tlwh, keep)`` with ``keep`` False where nothing is left inside."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    x1, x2 = np.clip(b[:, 0], 0, width), np.clip(b[:, 2], 0, width)
+    y1, y2 = np.clip(b[:, 1], 0, height), np.clip(b[:, 3], 0, height)
+    tlwh = np.stack([x1, y1, x2 - x1, y2 - y1], axis=1)
+    return tlwh, (tlwh[:, 2] > 0) & (tlwh[:, 3] > 0)

@@ -31,9 +31,12 @@ from errors import UnknownNameError
 from metrics.clear_mot import ClearCounts, clear_mot
 from metrics.crossview import (CrossViewCounts, CrossViewFrames, concatenated, crossview_overall,
                                crossview_scene, interleaved)
+from metrics.families import FAMILIES
 from metrics.identity import IdCounts, id_measures
 from metrics.inputs import SceneData
 from metrics.sequence import devkit_sequence, duplicated_pairs
+from metrics.stma import IOU_THRESHOLD as STMA_IOU, NAMES as STMA_METRICS, WINDOWS as STMA_WINDOWS
+from metrics.stma import stma_overall, stma_scene
 
 PER_VIEW_METRICS = ("MOTA", "IDF1", "IDP", "IDR", "MOTP", "FP", "FN", "IDs", "MT", "ML")
 OFFICIAL_CROSS_VIEW = ("MVIDP", "MVIDR", "MVIDF1", "MVMA")
@@ -42,11 +45,8 @@ CROSS_VIEW_METRICS = OFFICIAL_CROSS_VIEW + DIVOTRACK_METRICS
 METRICS = PER_VIEW_METRICS + CROSS_VIEW_METRICS  # the official and DIVOTrack names
 HOTA_METRICS = ("HOTA", "DetA", "AssA", "LocA", "DetRe", "DetPr", "AssRe", "AssPr")
 CV_HOTA_METRICS = tuple(f"CV{k}" for k in HOTA_METRICS)
-STMA_WINDOWS = (5, 10, 30)
-STMA_METRICS = tuple(f"STMA{n}" for n in STMA_WINDOWS)
 COUNT_METRICS = frozenset({"FP", "FN", "IDs", "MT", "ML"})
 
-FAMILIES = ("official", "cv", "hota", "stma")
 # family -> (per-view names, per-scene and overall names)
 FAMILY_METRICS = {
     "official": (PER_VIEW_METRICS, PER_VIEW_METRICS + OFFICIAL_CROSS_VIEW),
@@ -159,7 +159,13 @@ class EvalReport:
             out.update(v.hota.summary())
         return out
 
-    def scene_metrics(self, name: str) -> dict:
+    def _pooled_hota(self, views: list, scenes: list) -> tuple:
+        """HOTA pooled over ``views`` and over the concatenated layouts of ``scenes`` (TrackEval's
+        ``combine_sequences``); :meth:`to_json` pools each group once for its metrics and details."""
+        return _combine_hota([v.hota for v in views]), _combine_hota([s.cv_hota for s in scenes])
+
+    def scene_metrics(self, name: str, hota: Optional[tuple] = None) -> dict:
+        """The metrics of one scene; ``hota``: its :meth:`_pooled_hota` if already computed."""
         s = self.scenes[name]
         out = {}
         if "official" in self.families:
@@ -168,13 +174,13 @@ class EvalReport:
         if "cv" in self.families:
             out.update(CVIDF1=s.cv_ident.ratios()["IDF1"], CVMA=s.cv_clear.ratios()["MOTA"])
         if "hota" in self.families:
-            out.update(_combine_hota([self.views[k].hota for k in s.views]).summary())
-            out.update({f"CV{k}": v for k, v in s.cv_hota.summary().items()})
+            out.update(_hota_metrics(hota or self._pooled_hota([self.views[k] for k in s.views], [s])))
         if "stma" in self.families:
             out.update(s.stma)
         return {k: out[k] for k in self.columns()}
 
-    def overall_metrics(self) -> dict:
+    def overall_metrics(self, hota: Optional[tuple] = None) -> dict:
+        """The overall metrics; ``hota``: the :meth:`_pooled_hota` of every view and scene if already computed."""
         scenes, views = list(self.scenes.values()), list(self.views.values())
         out = {}
         if "official" in self.families:
@@ -184,20 +190,21 @@ class EvalReport:
             out.update(CVIDF1=IdCounts.total(s.cv_ident for s in scenes).ratios()["IDF1"],
                        CVMA=ClearCounts.total(s.cv_clear for s in scenes).ratios()["MOTA"])
         if "hota" in self.families:
-            out.update(_combine_hota([v.hota for v in views]).summary())
-            out.update({f"CV{k}": v for k, v in _combine_hota([s.cv_hota for s in scenes]).summary().items()})
+            out.update(_hota_metrics(hota or self._pooled_hota(views, scenes)))
         if "stma" in self.families:
-            from metrics.stma import stma_overall
-
             out.update(stma_overall([s.stma for s in scenes]))
         return {k: out[k] for k in self.columns()}
 
     def to_json(self) -> dict:
         """The JSON document (NaN written as null)."""
         views, scenes = list(self.views.values()), list(self.scenes.values())
+        groups = {n: ([self.views[k] for k in s.views], [s]) for n, s in self.scenes.items()}
+        pooled = "hota" in self.families  # pool HOTA once per group, for its metrics and its details
+        overall_hota = self._pooled_hota(views, scenes) if pooled else None
+        scene_hota = {n: self._pooled_hota(*g) if pooled else None for n, g in groups.items()}
         details = {
-            "overall": self._details(views, scenes),
-            "per_scene": {n: self._details([self.views[k] for k in s.views], [s]) for n, s in self.scenes.items()},
+            "overall": self._details(views, scenes, overall_hota),
+            "per_scene": {n: self._details(*g, scene_hota[n]) for n, g in groups.items()},
             "per_view": {k: self._details([v]) for k, v in self.views.items()},
         }
         if "official" in self.families:  # the official overall MVIDP/MVIDR are scene means, not frame-pooled ones
@@ -205,8 +212,8 @@ class EvalReport:
         doc = {
             "backend": self.backend,
             "metrics": list(self.families),
-            "overall": self.overall_metrics(),
-            "per_scene": {n: self.scene_metrics(n) for n in self.scenes},
+            "overall": self.overall_metrics(overall_hota),
+            "per_scene": {n: self.scene_metrics(n, scene_hota[n]) for n in self.scenes},
             "per_view": {k: self.view_metrics(k) for k in self.views},
             "details": details,
             "scenes": {n: {"start": a, "end": b, "views": self.scenes[n].views} for n, (a, b) in self.ranges.items()},
@@ -214,9 +221,10 @@ class EvalReport:
         }
         return _json_safe(doc)
 
-    def _details(self, views: list, scenes: Optional[list] = None) -> dict:
+    def _details(self, views: list, scenes: Optional[list] = None, hota: Optional[tuple] = None) -> dict:
         """Every count and derived ratio of some views and the scenes holding them (``None`` for a
-        view alone: no cross-view counts), grouped by metric family (the JSON's ``details``)."""
+        view alone: no cross-view counts), grouped by metric family (the JSON's ``details``);
+        ``hota``: their :meth:`_pooled_hota` if already computed."""
         with_scenes = scenes is not None
         scenes = scenes or []
         out = {}
@@ -232,10 +240,18 @@ class EvalReport:
             out["cv_concatenated"] = {**cv_ident.as_dict(), **cv_ident.ratios()}
             out["cv_interleaved"] = {**cv_clear.as_dict(), **cv_clear.ratios()}
         if "hota" in self.families:
-            out["hota"] = _combine_hota([v.hota for v in views]).details()
+            per_view, cv = hota or self._pooled_hota(views, scenes)
+            out["hota"] = per_view.details()
             if with_scenes:
-                out["cv_hota"] = _combine_hota([s.cv_hota for s in scenes]).details()
+                out["cv_hota"] = cv.details()
         return out
+
+
+def _hota_metrics(pooled: tuple) -> dict:
+    """HOTA's metric names and values from :meth:`EvalReport._pooled_hota`: the views', then ``CV``
+    and the concatenated layouts'."""
+    per_view, cv = pooled
+    return {**per_view.summary(), **{f"CV{k}": v for k, v in cv.summary().items()}}
 
 
 def mot_metrics(clear: ClearCounts, ident: IdCounts) -> dict:
@@ -269,7 +285,7 @@ def _duplicate_notes(key: str, gt: np.ndarray, res: np.ndarray) -> list[str]:
 
 
 def evaluate_scene(scene: SceneData, backend: Backend, families: Sequence[str] = DEFAULT_FAMILIES,
-                   stma_iou: float = 0.5) -> tuple[SceneResult, dict, list]:
+                   stma_iou: float = STMA_IOU) -> tuple[SceneResult, dict, list]:
     """The asked-for metric families of one scene: ``(scene result, {view key: ViewResult}, notes)``."""
     views, notes, seqs = {}, [], []
     for v in scene.views:
@@ -294,14 +310,12 @@ def evaluate_scene(scene: SceneData, backend: Backend, families: Sequence[str] =
             views[key].hota = hota_sequence(seq.gt, seq.res)
         result.cv_hota = hota_sequence(cat_gt, cat_res)
     if "stma" in families:
-        from metrics.stma import stma_scene
-
         result.stma = stma_scene(gt_views, res_views, scene.start, scene.end, stma_iou, STMA_WINDOWS)
     return result, views, notes
 
 
 def evaluate(scenes: Sequence[SceneData], backend: str = "official", notes: Sequence[str] = (),
-             metrics: Sequence[str] = DEFAULT_FAMILIES, stma_iou: float = 0.5,
+             metrics: Sequence[str] = DEFAULT_FAMILIES, stma_iou: float = STMA_IOU,
              progress: bool = False) -> EvalReport:
     """Evaluate loaded scenes (``metrics.inputs.load_scenes``): the metric families ``metrics``
     (names of :data:`FAMILIES`), the over-time ones with the named backend; ``stma_iou``: the IoU

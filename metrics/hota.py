@@ -119,9 +119,9 @@ def iou_trackeval(a_tlwh: np.ndarray, b_tlwh: np.ndarray) -> np.ndarray:
     return inter / np.where(union <= eps, 1.0, union)
 
 
-def _collapsed(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def collapsed(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """``(frames, ids 0..n-1, tlwh boxes, n)`` with a duplicated (frame, id) reduced to its last
-    copy, ordered by frame, then id."""
+    copy, ordered by frame, then id: the rows TrackEval sees (``tools.hota_files_check`` writes them)."""
     ids, n = renumber(rows[:, ID])
     frames = rows[:, FRAME].astype(np.int64)
     keep = keep_last_copy(frames, ids)
@@ -130,8 +130,8 @@ def _collapsed(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, in
 
 def sequence_data(gt: np.ndarray, res: np.ndarray) -> dict:
     """The input of TrackEval's ``HOTA.eval_sequence`` for one sequence of MOT rows (N, >=6)."""
-    g_frame, g_id, g_box, n_g = _collapsed(as_rows(gt))
-    r_frame, r_id, r_box, n_r = _collapsed(as_rows(res))
+    g_frame, g_id, g_box, n_g = collapsed(as_rows(gt))
+    r_frame, r_id, r_box, n_r = collapsed(as_rows(res))
     pairs = same_frame_pairs(g_frame, r_frame)
     sim = iou_trackeval(g_box[pairs.ia], r_box[pairs.ib])
     gt_ids, res_ids, sims = [], [], []

@@ -63,6 +63,29 @@ def masked_softmax(x: Tensor, col_valid: Tensor, tau: Tensor) -> Tensor:
     return e / e.sum(dim=-1, keepdim=True)
 
 
+def _off_diagonal(c: Tensor, valid: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """What both hinges need of square blocks c (..., N, N) with valid (..., N) bool:
+    ``v`` (..., N) valid as c's dtype, ``n`` (...) valid count, ``excluded`` (..., N, N) 0 where
+    j != i and both are valid, else 1e30 (subtract for a max, add for a min), and ``has_other``
+    (..., 1) 1 where the max/min over j != i is not empty (n > 1), else 0."""
+    v = valid.to(c.dtype)  # (..., N)
+    n = v.sum(-1)  # (...)
+    off_diag = 1.0 - torch.eye(c.shape[-1], dtype=c.dtype, device=c.device)
+    excluded = (1.0 - v[..., :, None] * v[..., None, :] * off_diag) * _BIG  # (..., N, N): 0 or 1e30
+    has_other = (n > 1).to(c.dtype)[..., None]  # (..., 1)
+    return v, n, excluded, has_other
+
+
+def _strict_terms(row_max: Tensor, col_max: Tensor, diag: Tensor, margin: float) -> Tensor:
+    """relu(max_{j!=i} C_ij + m - C_ii) + relu(max_{j!=i} C_ji + m - C_ii), per index (..., N)."""
+    return torch.relu(row_max + margin - diag) + torch.relu(col_max + margin - diag)
+
+
+def _index_mean(per_index: Tensor, v: Tensor, n: Tensor) -> Tensor:
+    """sum over the valid indices / 2n, per block (...); 0 where no index is valid."""
+    return (per_index * v).sum(-1) / (2 * n).clamp(min=1)
+
+
 def cycle_hinge(c: Tensor, valid: Tensor, margin: float) -> Tensor:
     """The cycle hinge of each square block, (1/2n) sum_i [relu(max_{j!=i} C_ij + m - C_ii)
     + relu(max_{j!=i} C_ji + m - C_ii)] over the n valid indices; an empty max counts as 0.
@@ -70,17 +93,12 @@ def cycle_hinge(c: Tensor, valid: Tensor, margin: float) -> Tensor:
     c: (..., N, N); valid: (..., N) bool (the same people index rows and columns).
     Returns (...); 0 where a block has no valid index.
     """
-    v = valid.to(c.dtype)  # (..., N)
-    n = v.sum(-1)  # (...)
-    off_diag = 1.0 - torch.eye(c.shape[-1], dtype=c.dtype, device=c.device)
-    others = v[..., :, None] * v[..., None, :] * off_diag  # (..., N, N): 1 where j != i, both real
-    off = c + (others - 1.0) * _BIG  # excluded entries pushed to -1e30
-    has_other = (n > 1).to(c.dtype)[..., None]  # (..., 1): the max over j != i is not empty
+    v, n, excluded, has_other = _off_diagonal(c, valid)
+    off = c - excluded  # excluded entries pushed to -1e30
     row_max = off.amax(dim=-1) * has_other  # (..., N): max_{j!=i} C_ij, or 0
     col_max = off.amax(dim=-2) * has_other  # (..., N): max_{j!=i} C_ji, or 0
     diag = c.diagonal(dim1=-2, dim2=-1)  # (..., N)
-    per_index = torch.relu(row_max + margin - diag) + torch.relu(col_max + margin - diag)
-    return (per_index * v).sum(-1) / (2 * n).clamp(min=1)
+    return _index_mean(_strict_terms(row_max, col_max, diag, margin), v, n)
 
 
 def journal_hinge(c: Tensor, valid: Tensor, counterpart: Tensor, margin: float,
@@ -94,21 +112,16 @@ def journal_hinge(c: Tensor, valid: Tensor, counterpart: Tensor, margin: float,
 
     c: (..., N, N); valid, counterpart: (..., N) bool. Returns (...); 0 where no index is valid.
     """
-    v = valid.to(c.dtype)  # (..., N)
-    n = v.sum(-1)  # (...)
-    off_diag = 1.0 - torch.eye(c.shape[-1], dtype=c.dtype, device=c.device)
-    excluded = (v[..., :, None] * v[..., None, :] * off_diag - 1.0) * _BIG  # 0 or -1e30
-    has_other = (n > 1).to(c.dtype)[..., None]  # (..., 1)
-    row_max = (c + excluded).amax(dim=-1) * has_other  # (..., N)
-    col_max = (c + excluded).amax(dim=-2) * has_other
-    row_min = (c - excluded).amin(dim=-1) * has_other
-    col_min = (c - excluded).amin(dim=-2) * has_other
+    v, n, excluded, has_other = _off_diagonal(c, valid)
+    row_max = (c - excluded).amax(dim=-1) * has_other  # (..., N)
+    col_max = (c - excluded).amax(dim=-2) * has_other
+    row_min = (c + excluded).amin(dim=-1) * has_other
+    col_min = (c + excluded).amin(dim=-2) * has_other
     diag = c.diagonal(dim1=-2, dim2=-1)  # (..., N)
-    strict = torch.relu(row_max + margin - diag) + torch.relu(col_max + margin - diag)
+    strict = _strict_terms(row_max, col_max, diag, margin)
     relaxed = 0.5 * (torch.relu(row_max - diag - relaxed_margin) + torch.relu(diag - row_min - relaxed_margin)
                      + torch.relu(col_max - diag - relaxed_margin) + torch.relu(diag - col_min - relaxed_margin))
-    per_index = torch.where(counterpart, strict, relaxed)
-    return (per_index * v).sum(-1) / (2 * n).clamp(min=1)
+    return _index_mean(torch.where(counterpart, strict, relaxed), v, n)
 
 
 def has_counterpart(p: Tensor, threshold: float = 0.5) -> Tensor:

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from errors import KnownError, UnknownNameError
 from models.hub import hub_path, weights_file
 from loader.frames import FrameSource, read_frames
+from loader.mot import corners_to_tlwh
 
 PERSON = 1  # COCO "person" in torchvision's detection label numbering
 
@@ -98,15 +99,11 @@ def to_rows(outputs: Sequence[dict], frames: Sequence[int], size: Tuple[int, int
         boxes = torch.as_tensor(out["boxes"]).detach().cpu().double().numpy().reshape(-1, 4)
         labels = torch.as_tensor(out["labels"]).detach().cpu().numpy().reshape(-1)
         scores = torch.as_tensor(out["scores"]).detach().cpu().double().numpy().reshape(-1)
-        x1 = np.clip(boxes[:, 0], 0, size[0])
-        y1 = np.clip(boxes[:, 1], 0, size[1])
-        x2 = np.clip(boxes[:, 2], 0, size[0])
-        y2 = np.clip(boxes[:, 3], 0, size[1])
-        keep = (labels == label) & (scores >= min_score) & (x2 > x1) & (y2 > y1)
+        tlwh, inside = corners_to_tlwh(boxes, *size)
+        keep = (labels == label) & (scores >= min_score) & inside
         r = np.full((int(keep.sum()), 10), -1.0)
         r[:, 0] = frame
-        r[:, 2], r[:, 3] = x1[keep], y1[keep]
-        r[:, 4], r[:, 5] = x2[keep] - x1[keep], y2[keep] - y1[keep]
+        r[:, 2:6] = tlwh[keep]
         r[:, 6] = scores[keep]
         rows.append(r)
     return np.concatenate(rows) if rows else np.zeros((0, 10))

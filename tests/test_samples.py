@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -5,7 +6,7 @@ import torch
 from datasets.toy import write_toy_dataset
 from loader.boxes import build_box_table
 from loader.cache import CacheMismatch, CropCache, cache_dir_for, open_or_build_cache
-from loader.crops import IMAGENET_MEAN, IMAGENET_STD, crop_boxes, normalize, read_image_rgb
+from loader.crops import IMAGENET_MEAN, IMAGENET_STD, crop_boxes, image_crops, normalize, read_image
 from loader.layout import DatasetError, DatasetLayout
 from loader.mot import read_mot, write_mot
 from loader.samples import MultiViewSamples, build_samples, collate_samples
@@ -28,17 +29,17 @@ def test_item_shapes_order_and_ids(toy):
     gt = read_mot(toy / "1" / "2" / "gt_det" / "gt.txt")
     rows = gt[gt[:, 0] == 3]
     np.testing.assert_array_equal(item["ids"][3], rows[:, 1])
-    image = read_image_rgb(toy / "1" / "2" / "images" / "3.jpg")
+    image = cv2.cvtColor(read_image(toy / "1" / "2" / "images" / "3.jpg"), cv2.COLOR_BGR2RGB)
     np.testing.assert_array_equal(item["images"][3], crop_boxes(image, rows[:, 2:6], (32, 16)))
 
 
-def test_crops_are_rgb(tmp_path):
-    import cv2
-    image = np.zeros((20, 20, 3), np.uint8)
+def test_crops_are_rgb(toy):
+    image = np.zeros((48, 64, 3), np.uint8)  # the toy's image size
     image[..., 2] = 200  # red in OpenCV's BGR order
-    cv2.imwrite(str(tmp_path / "r.png"), image)
-    crop = crop_boxes(read_image_rgb(tmp_path / "r.png"), np.array([[2, 2, 5, 5]]), (4, 4))
-    assert crop.shape == (1, 3, 4, 4) and (crop[0, 0] == 200).all() and (crop[0, 2] == 0).all()
+    cv2.imwrite(str(toy / "1" / "2" / "images" / "3.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 100])
+    layout = DatasetLayout(toy)
+    crops = image_crops(build_box_table(layout, "train"), layout, "1", "2", 3, (4, 4))  # what samples use
+    assert crops.shape == (3, 3, 4, 4) and (crops[:, 0] > 190).all() and (crops[:, 2] < 10).all()
 
 
 def test_frame_gap_and_stride(toy):

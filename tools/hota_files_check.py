@@ -22,30 +22,27 @@ from pathlib import Path
 
 import numpy as np
 
-from loader.mot import FRAME, ID
 from metrics.crossview import concatenated
 from metrics.evaluate import HOTA_METRICS, evaluate
-from metrics.hota import HotaResult
+from metrics.hota import HotaResult, collapsed
 from metrics.inputs import load_scenes, scenes_from_csv
-from metrics.sequence import as_rows, devkit_sequence, keep_last_copy, renumber
+from metrics.sequence import as_rows, devkit_sequence
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"  # a shared/ folder beside the repository
 TOLERANCE = 1e-9
 
 
 def write_mot_challenge(path: Path, rows: np.ndarray, first_frame: int, gt: bool) -> int:
-    """Write MOT rows as a TrackEval MOTChallenge file, frame ``first_frame`` becoming 1; GT rows get
-    columns 7-9 ``1,1,1``, results ``-1,-1,-1``. Returns the largest written frame (0 if none)."""
-    rows = as_rows(rows)
-    if len(rows):
-        ids, _ = renumber(rows[:, ID])
-        rows = rows[keep_last_copy(rows[:, FRAME].astype(np.int64), ids)]
+    """Write MOT rows as a TrackEval MOTChallenge file, reduced as :func:`metrics.hota.collapsed`
+    reduces them (ids renumbered from 1), frame ``first_frame`` becoming 1; GT rows get columns 7-9
+    ``1,1,1``, results ``-1,-1,-1``. Returns the largest written frame (0 if none)."""
+    frames, ids, boxes, _ = collapsed(as_rows(rows))
+    frames = frames - first_frame + 1
     path.parent.mkdir(parents=True, exist_ok=True)
     tail = "1,1,1" if gt else "-1,-1,-1"
-    frames = rows[:, FRAME].astype(np.int64) - first_frame + 1
     with open(path, "w", encoding="utf-8") as f:
-        for fr, r in zip(frames.tolist(), rows.tolist()):
-            f.write(f"{fr},{int(r[ID])},{r[2]!r},{r[3]!r},{r[4]!r},{r[5]!r},{tail}\n")
+        for fr, i, b in zip(frames.tolist(), ids.tolist(), boxes.tolist()):
+            f.write(f"{fr},{i + 1},{b[0]!r},{b[1]!r},{b[2]!r},{b[3]!r},{tail}\n")
     return int(frames.max()) if len(frames) else 0
 
 

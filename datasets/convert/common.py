@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
-from loader.frames import VideoFile
+from loader.frames import ImageFolder, VideoFile, image_files
 from loader.layout import (IMAGE_SUFFIXES, MANIFEST_NAME, DatasetError, Manifest, SceneSpec, frame_number,
                            natural_key, write_manifest)
 from loader.mot import MOT_COLUMNS, write_mot
@@ -104,24 +103,6 @@ def keep_positive(rows: np.ndarray, source: Path) -> np.ndarray:
     return rows[ok]
 
 
-def corners_to_tlwh(boxes: np.ndarray, width: int, height: int) -> tuple:
-    """Corner boxes ``(N, 4)`` ``x1, y1, x2, y2`` clipped to ``[0, width] x [0, height]`` as
-    ``x, y, w, h``; returns ``(tlwh, keep)`` with ``keep`` False where nothing is left inside."""
-    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    x1, x2 = np.clip(b[:, 0], 0, width), np.clip(b[:, 2], 0, width)
-    y1, y2 = np.clip(b[:, 1], 0, height), np.clip(b[:, 3], 0, height)
-    tlwh = np.stack([x1, y1, x2 - x1, y2 - y1], axis=1)
-    return tlwh, (tlwh[:, 2] > 0) & (tlwh[:, 3] > 0)
-
-
-def image_size(path: Path) -> tuple:
-    """``(width, height)`` of an image file; one that cannot be read is an error naming it."""
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise ConvertError(f"cannot read image {path}")
-    return image.shape[1], image.shape[0]
-
-
 def video_info(path: Path) -> tuple:
     """``(width, height, frame count)`` of a video as its container states them."""
     try:
@@ -194,22 +175,21 @@ def manifest_of(name: str, splits: dict) -> Manifest:
 
 
 def list_images(folder: Path, frame_of=frame_number) -> dict:
-    """``{frame: image path}`` of the images in ``folder`` (``frame_of(name)`` gives the frame);
-    a missing folder, a folder without images or two images of one frame is an error naming it."""
-    frames: dict = {}
-    for p in images_of(folder):
-        n = frame_of(p.name)
-        if n in frames:
-            raise ConvertError(f"two images for frame {n}: {frames[n]} and {p}")
-        frames[n] = p
-    return frames
+    """``{frame: image path}`` of the images in ``folder`` (``frame_of(name)`` gives the frame), as
+    :class:`loader.frames.ImageFolder` lists them; a missing folder, a folder without images or two
+    images of one frame is an error naming it."""
+    images_of(folder)
+    try:
+        return ImageFolder(folder, frame_of).paths
+    except DatasetError as e:
+        raise ConvertError(str(e)) from None
 
 
 def images_of(folder: Path) -> list:
     """The image files in ``folder``, sorted; a missing folder or one without images is an error."""
     if not folder.is_dir():
         raise ConvertError(f"image folder not found: {folder}")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files(folder)
     if not files:
         raise ConvertError(f"view without images: no {'/'.join(IMAGE_SUFFIXES)} file in {folder}")
     return files

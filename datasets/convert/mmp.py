@@ -27,8 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.convert.common import (ConvertError, View, corners_to_tlwh, image_size, images_of, manifest_of,
+from datasets.convert.common import (ConvertError, View, images_of, manifest_of,
                                      mot_rows, require_dir, subfolders, write_dataset)
+from loader.frames import image_size
+from loader.mot import corners_to_tlwh
 
 SPLITS = {"train": "train", "test": "test", "validation": "test"}  # source folder -> our split
 NAME = re.compile(r"rgb_(\d+)_(\d+)$")

@@ -31,9 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.convert.common import (ConvertError, View, corners_to_tlwh, fraction_split,
+from datasets.convert.common import (ConvertError, View, fraction_split,
                                      manifest_of, mot_rows, require_dir, subfolders, video_info, write_dataset)
 from loader.frames import VIDEO_SUFFIXES
+from loader.mot import corners_to_tlwh
 
 TEST_FRACTION = 0.2
 EPFL_NAME = re.compile(r"(.+)-c(\d+)$")

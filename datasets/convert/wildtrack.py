@@ -24,9 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.convert.common import (ConvertError, View, corners_to_tlwh, fraction_split, image_size, list_images,
+from datasets.convert.common import (ConvertError, View, fraction_split, list_images,
                                      manifest_of, mot_rows, require_dir, subfolders, write_dataset)
 from loader.layout import frame_number
+from loader.frames import image_size
+from loader.mot import corners_to_tlwh
 
 CAMERA = re.compile(r"C(\d+)$")
 SCENE = "wildtrack"
