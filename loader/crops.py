@@ -4,9 +4,9 @@
 training samples, the crop cache and the feature extraction alike; the frame comes from the view's
 frame source (image file or video, :mod:`loader.frames`).
 
-Colour order is RGB everywhere after decoding (OpenCV decodes BGR; :func:`read_image_rgb`
+Colour order is RGB everywhere after decoding (OpenCV decodes BGR; :func:`image_crops`
 converts). Crops are uint8 ``(N, 3, H, W)``; what the network sees is computed on the device by
-:func:`network_input`, so the data pipeline moves 4x fewer bytes than with float crops. Two
+:func:`network_input`, so the data pipeline moves 4x fewer bytes than with float crops. Three
 pixel conventions (``PIXELS``, config ``data.pixels``): ``imagenet``
 ``(crop / 255 - IMAGENET_MEAN) / IMAGENET_STD`` in RGB order (what torchvision's ImageNet weights
 were trained on), ``inception`` ``(crop / 255 - 0.5) / 0.5`` in RGB order (what the journal code's
@@ -30,11 +30,6 @@ if TYPE_CHECKING:  # loader.boxes imports this module
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # RGB
 IMAGENET_STD = (0.229, 0.224, 0.225)  # RGB
-
-
-def read_image_rgb(path: Union[str, Path], size: Optional[Tuple[int, int]] = None) -> np.ndarray:
-    """Decode an image file to ``(H, W, 3)`` uint8 RGB (checked as :func:`read_image` says)."""
-    return cv2.cvtColor(read_image(path, cv2.IMREAD_COLOR, size), cv2.COLOR_BGR2RGB)
 
 
 def read_image(path: Union[str, Path], flags: int = cv2.IMREAD_COLOR,
