@@ -109,27 +109,36 @@ def adaptive_softmax(similarity: np.ndarray, delta: float = 0.5, epsilon: float 
     return z / z.sum(axis=1, keepdims=True)
 
 
+def threshold_matching(score: np.ndarray, threshold: float, row_ids: Optional[Sequence[int]] = None,
+                       col_ids: Optional[Sequence[int]] = None) -> MatchResult:
+    """Maximum-score assignment on ``score (N, M)`` after entries below ``threshold`` are set to 0;
+    assigned pairs on a 0 entry are not matches (MvMHAT's cross-view matching, MvMHAT++'s pseudo
+    labels and its assignment decoding). Unlike the cost functions above, the leftovers are in
+    input order. Scores are expected >= 0 (softmax or assignment probabilities)."""
+    rows, cols = _ids(row_ids, score.shape[0]), _ids(col_ids, score.shape[1])
+    if len(rows) == 0 or len(cols) == 0:
+        return [], rows, cols
+    s = np.asarray(score, dtype=np.float64)
+    s = np.where(s < threshold, 0.0, s)
+    r, c = linear_sum_assignment(s, maximize=True)
+    ok = s[r, c] > 0
+    matched_r, matched_c = set(r[ok].tolist()), set(c[ok].tolist())
+    matches = [(rows[i], cols[j]) for i, j in zip(r[ok].tolist(), c[ok].tolist())]
+    return (matches, [rows[i] for i in range(len(rows)) if i not in matched_r],
+            [cols[j] for j in range(len(cols)) if j not in matched_c])
+
+
 def cross_view_matching(similarity: np.ndarray, delta: float = 0.5, epsilon: float = 0.5,
                         threshold: float = 0.5, row_ids: Optional[Sequence[int]] = None,
                         col_ids: Optional[Sequence[int]] = None) -> MatchResult:
     """MvMHAT's detection-to-detection matching between two views.
 
     ``similarity (N, M)``: cosine similarity of view A's detections (rows) and view B's
-    (columns). Rows go through :func:`adaptive_softmax`; entries below ``threshold`` are set to
-    0; a maximum-similarity assignment follows, and its pairs with a non-zero entry are matches.
-    The matrix is direction dependent (the softmax runs over B's detections).
+    (columns). Rows go through :func:`adaptive_softmax`, then :func:`threshold_matching`
+    (entries below ``threshold`` are no match). The matrix is direction dependent (the softmax
+    runs over B's detections).
     """
-    rows, cols = _ids(row_ids, similarity.shape[0]), _ids(col_ids, similarity.shape[1])
-    if len(rows) == 0 or len(cols) == 0:
-        return [], rows, cols
-    p = adaptive_softmax(similarity, delta, epsilon)
-    p[p < threshold] = 0.0
-    r, c = linear_sum_assignment(p, maximize=True)
-    ok = p[r, c] != 0
-    matched_r, matched_c = set(r[ok].tolist()), set(c[ok].tolist())
-    matches = [(rows[i], cols[j]) for i, j in zip(r[ok].tolist(), c[ok].tolist())]
-    return (matches, [rows[i] for i in range(len(rows)) if i not in matched_r],
-            [cols[j] for j in range(len(cols)) if j not in matched_c])
+    return threshold_matching(adaptive_softmax(similarity, delta, epsilon), threshold, row_ids, col_ids)
 
 
 def unambiguous(cost: np.ndarray, margin: float, rival: Optional[np.ndarray] = None) -> np.ndarray:

@@ -20,11 +20,10 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 
 from deep_sort.association import View
 from deep_sort.detection import Detection
-from deep_sort.linear_assignment import adaptive_softmax
+from deep_sort.linear_assignment import adaptive_softmax, threshold_matching
 from deep_sort.release_association import ReleaseAssociation
 from deep_sort.tracker import Tracker
 
@@ -50,12 +49,9 @@ def stan_input(groups: Sequence[np.ndarray], delta: float, epsilon: float) -> np
 
 def threshold_hungarian(block: np.ndarray, threshold: float) -> List[Tuple[int, int]]:
     """Pairs (row, col) of ``block`` chosen by the Hungarian algorithm after entries below
-    ``threshold`` are set to 0; pairs on a 0 entry are not matches."""
-    if block.size == 0:
-        return []
-    b = np.where(block < threshold, 0.0, block)
-    rows, cols = linear_sum_assignment(-b)
-    return [(int(r), int(c)) for r, c in zip(rows, cols) if b[r, c] > 0]
+    ``threshold`` are set to 0; pairs on a 0 entry are not matches
+    (:func:`~deep_sort.linear_assignment.threshold_matching`)."""
+    return threshold_matching(block, threshold)[0]
 
 
 class StanAssociation(ReleaseAssociation):
