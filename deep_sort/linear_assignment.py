@@ -8,7 +8,7 @@ then assigned-but-rejected ones in row order), which later first-come-first-serv
 """
 from __future__ import annotations
 
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -48,7 +48,8 @@ def min_cost_matching(cost: np.ndarray, max_cost: float, row_ids: Optional[Seque
 
 
 def matching_cascade(cost: Union[np.ndarray, LevelCost], track_age: Sequence[int], max_cost: float,
-                     depth: int, col_ids: Optional[Sequence[int]] = None) -> MatchResult:
+                     depth: int, col_ids: Optional[Sequence[int]] = None,
+                     first_level: Optional[Callable[[Matches], Matches]] = None) -> MatchResult:
     """Deep SORT's matching cascade (rows: tracks, named by their positions ``0..N-1``).
 
     Tracks are matched level by level, those with ``track_age (N,)`` (frames since their last
@@ -57,6 +58,10 @@ def matching_cascade(cost: Union[np.ndarray, LevelCost], track_age: Sequence[int
     full matrix ``(N, M)`` or a function ``cost(rows, cols)`` giving the ``(len(rows),
     len(cols))`` block for a level (``cols``: column ids), so costs are only computed for the
     columns still open; ``col_ids`` name the columns (required with a function).
+
+    ``first_level``: replaces the matches of the tracks with age 1 (``(row, col_id)``) by the
+    matches it returns for them (e.g. :func:`combine_matches` with matches found elsewhere); the
+    next level sees the columns open before, less those it returns. None: Deep SORT's cascade.
     """
     if callable(cost):
         if col_ids is None:
@@ -73,11 +78,57 @@ def matching_cascade(cost: Union[np.ndarray, LevelCost], track_age: Sequence[int
         if not unmatched_cols:
             break
         rows_l = [i for i, a in enumerate(ages) if a == level]
-        matches_l, _, unmatched_cols = min_cost_matching(block(rows_l, unmatched_cols), max_cost,
-                                                         rows_l, unmatched_cols)
+        open_cols = unmatched_cols
+        matches_l, _, unmatched_cols = min_cost_matching(block(rows_l, open_cols), max_cost, rows_l, open_cols)
+        if level == 1 and first_level is not None:
+            matches_l = first_level(matches_l)
+            _check_matching(matches_l, rows_l, open_cols)
+            taken = {c for _, c in matches_l}
+            unmatched_cols = [c for c in open_cols if c not in taken]
         matches += matches_l
     matched = {r for r, _ in matches}
     return matches, [i for i in range(len(ages)) if i not in matched], unmatched_cols
+
+
+def _check_matching(matches: Matches, rows: Sequence[int], cols: Sequence[int]) -> None:
+    r, c = [m[0] for m in matches], [m[1] for m in matches]
+    if len(set(r)) != len(r) or len(set(c)) != len(c) or not set(r) <= set(rows) or not set(c) <= set(cols):
+        raise ValueError(f"first-level matches {matches} are no matching of rows {list(rows)} to open "
+                         f"columns {list(cols)}")
+
+
+def _disjoint(pairs: Matches, winners: Matches) -> Matches:
+    """``pairs`` whose row and column are both unused by ``winners``."""
+    rows, cols = {r for r, _ in winners}, {c for _, c in winners}
+    return [(r, c) for r, c in pairs if r not in rows and c not in cols]
+
+
+def _both(pairs: Matches, others: Matches) -> Matches:
+    """``pairs`` that are also in ``others``."""
+    keep = set(others)
+    return [m for m in pairs if m in keep]
+
+
+# How MvMHAT++ combines the cascade's first-level matches M1 with matches M2 of an assignment
+# matrix (its ``inference_time_assign_type``: no_use, -, union_matching_cascade,
+# union_assign_matrix, only_assign_matrix); each gives a matching if M1 and M2 are matchings.
+COMBINE: Dict[str, Callable[[Matches, Matches], Matches]] = {
+    "none": lambda m1, m2: list(m1),
+    "intersection": lambda m1, m2: _both(m1, m2),
+    "union_cascade": lambda m1, m2: list(m1) + _disjoint(m2, m1),  # the cascade wins conflicts
+    "union_assignment": lambda m1, m2: list(m2) + _disjoint(m1, m2),  # the assignment wins conflicts
+    "assignment": lambda m1, m2: list(m2),
+}
+
+
+def combine_matches(cascade: Matches, assignment: Matches, mode: str) -> Matches:
+    """The matches ``mode`` (a :data:`COMBINE` key) keeps of the cascade's ``cascade`` (M1) and an
+    assignment's ``assignment`` (M2), pairs ``(row, col)`` in the same names: ``none`` M1;
+    ``intersection`` pairs in both; ``union_cascade`` M1 plus the M2 pairs whose row and column
+    M1 leaves free; ``union_assignment`` the same the other way round; ``assignment`` M2."""
+    if mode not in COMBINE:
+        raise KeyError(f"unknown combination mode {mode!r}; valid: {list(COMBINE)}")
+    return COMBINE[mode](list(cascade), list(assignment))
 
 
 def gate_cost_matrix(cost: np.ndarray, gating_distance: np.ndarray,

@@ -98,10 +98,13 @@ class MultiViewTracker:
         order = getattr(self.association, "detection_order", None)  # optional (see Association)
         if order is not None:
             dets = {v: [d[i] for i in order(d)] for v, d in dets.items()}
-        temporal = {}
         for v in self.views:
             self.trackers[v].predict()
-            temporal[v] = self.trackers[v].match(dets[v])
+        propose = getattr(self.association, "first_level_proposals", None)  # optional (see Association)
+        tp = time.perf_counter()
+        proposals = propose(frame, self.views, self.trackers, dets) if propose is not None else {}
+        tq = time.perf_counter()
+        temporal = {v: self.trackers[v].match(dets[v], proposals.get(v)) for v in self.views}
         t1 = time.perf_counter()
         plan = self.association.associate(frame, self.views, self.trackers, dets, temporal)
         t2 = time.perf_counter()
@@ -111,8 +114,8 @@ class MultiViewTracker:
                                    plan.dropped.get(v, ()))
         out = {v: self._report(self.trackers[v]) for v in self.views}
         t3 = time.perf_counter()
-        self.timings["per_view"] += (t1 - t0) + (t3 - t2)
-        self.timings["cross_view"] += t2 - t1
+        self.timings["per_view"] += (tp - t0) + (t1 - tq) + (t3 - t2)
+        self.timings["cross_view"] += (tq - tp) + (t2 - t1)
         return out
 
     def _report(self, tracker: Tracker) -> List[Tuple[int, np.ndarray]]:
