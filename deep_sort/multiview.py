@@ -1,9 +1,10 @@
 """All camera views of a scene in one ID space: per-view Deep SORT plus cross-view association.
 
 :class:`MultiViewTracker` owns one :class:`~deep_sort.tracker.Tracker` per view and the single
-ID counter they share. Each frame it runs every view's temporal matching, asks its association
-mode (any :class:`~deep_sort.association.Association`) for the final per-view assignments,
-applies them and reports confirmed tracks.
+ID counter they share. Each frame it predicts every view's tracks, runs every view's temporal
+matching (with first-level proposals where the mode makes some), asks its association mode (any
+:class:`~deep_sort.association.Association`) for the final per-view assignments, applies them and
+reports confirmed tracks.
 
 ``ASSOCIATIONS`` names the modes: ``"release"`` (the rules of the MvMHAT release,
 :mod:`deep_sort.release_association`), ``"tracklet"`` (whole tracks linked on accumulated

@@ -2,8 +2,9 @@
 
 Per frame: :meth:`Tracker.predict`, then either :meth:`Tracker.update` (single view) or
 :meth:`Tracker.match` followed by :meth:`Tracker.apply` with assignments decided elsewhere (the
-multi-view tracker). Track IDs come from the ``ids`` iterator passed in, which several trackers
-may share (one ID space across views).
+multi-view tracker, which may also hand :meth:`Tracker.match` a :class:`FirstLevelProposal`:
+matches found elsewhere for the cascade's first level). Track IDs come from the ``ids`` iterator
+passed in, which several trackers may share (one ID space across views).
 """
 from __future__ import annotations
 
