@@ -60,6 +60,11 @@ def test_cascade_hook_replaces_the_first_level_only():
     # level 2 sees columns 0 and 1 (column 2 was taken): row 2 takes column 1 (0.05)
     assert matches == [(0, 2), (2, 1)]
     assert unmatched_rows == [1] and unmatched_cols == [0]
+    # leftovers of a fused first level are in input order: Deep SORT lists column 1 (assigned to
+    # row 1 but above the gate) after the never-assigned column 2; the hook, even unchanged, does not
+    gated = np.array([[0.1, 0.9, 0.9], [0.9, 0.8, 0.9]])
+    assert matching_cascade(gated, [1, 1], 0.5, 3)[2] == [2, 1]
+    assert matching_cascade(gated, [1, 1], 0.5, 3, first_level=lambda m1: m1)[2] == [1, 2]
     with pytest.raises(ValueError, match="no matching"):
         matching_cascade(cost, ages, 0.5, 3, first_level=lambda m1: [(0, 0), (1, 0)])
     with pytest.raises(ValueError, match="no matching"):
