@@ -137,6 +137,7 @@ class TrackConfig:
     stan_weights: Optional[str] = None  # stan mode: STAN file (tools.pretrain_stan) or journal training checkpoint; required there
     stan_epsilon: float = 0.1  # stan mode: softmax epsilon of the blocks given to STAN (MvMHAT++: 0.1)
     stan_threshold: float = 0.5  # stan mode: entries of A below this are not cross-view matches (MvMHAT++: 0.5)
+    stan_temporal: str = "none"  # stan mode: fuse STAN's temporal blocks with the cascade's first level: none (MvMHAT++ default), intersection, union_cascade, union_assignment or assignment
 
 
 @dataclass
@@ -171,6 +172,7 @@ CHOICES = {
     "train.amp": ("bf16", "fp16", "none"),
     "track.output_box": ("kalman", "detection"),
     "track.association": ("release", "tracklet", "stan", "none"),
+    "track.stan_temporal": ("none", "intersection", "union_cascade", "union_assignment", "assignment"),
     "track.boxes": ("gt", "det"),
     "eval.backend": ("official", "motmetrics"),
 }

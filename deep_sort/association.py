@@ -48,6 +48,11 @@ class Association(Protocol):
     which :class:`~deep_sort.multiview.MultiViewTracker` hands each view's detections to Deep
     SORT and to the mode (default: as given; the release reorders them, see
     :func:`deep_sort.release_association.release_order`).
+
+    A mode may also define ``first_level_proposals(frame, views, trackers, detections) -> {view:
+    FirstLevelProposal}``: called after every view's prediction and before its Deep SORT
+    matching, it proposes matches for the cascade's first level (see
+    :meth:`~deep_sort.tracker.Tracker.match`; the ``stan`` mode's temporal fusion). Default: none.
     """
 
     def associate(self, frame: int, views: Sequence[View], trackers: Mapping[View, Tracker],

@@ -8,7 +8,7 @@ then assigned-but-rejected ones in row order), which later first-come-first-serv
 """
 from __future__ import annotations
 
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -48,7 +48,8 @@ def min_cost_matching(cost: np.ndarray, max_cost: float, row_ids: Optional[Seque
 
 
 def matching_cascade(cost: Union[np.ndarray, LevelCost], track_age: Sequence[int], max_cost: float,
-                     depth: int, col_ids: Optional[Sequence[int]] = None) -> MatchResult:
+                     depth: int, col_ids: Optional[Sequence[int]] = None,
+                     first_level: Optional[Callable[[Matches], Matches]] = None) -> MatchResult:
     """Deep SORT's matching cascade (rows: tracks, named by their positions ``0..N-1``).
 
     Tracks are matched level by level, those with ``track_age (N,)`` (frames since their last
@@ -57,6 +58,11 @@ def matching_cascade(cost: Union[np.ndarray, LevelCost], track_age: Sequence[int
     full matrix ``(N, M)`` or a function ``cost(rows, cols)`` giving the ``(len(rows),
     len(cols))`` block for a level (``cols``: column ids), so costs are only computed for the
     columns still open; ``col_ids`` name the columns (required with a function).
+
+    ``first_level``: replaces the matches of the tracks with age 1 (``(row, col_id)``) by the
+    matches it returns for them (e.g. :func:`combine_matches` with matches found elsewhere); the
+    next level sees the columns open before, less those it returns, in input order (as MvMHAT++
+    does; later first-come-first-served rules can see the order). None: Deep SORT's cascade.
     """
     if callable(cost):
         if col_ids is None:
@@ -73,11 +79,57 @@ def matching_cascade(cost: Union[np.ndarray, LevelCost], track_age: Sequence[int
         if not unmatched_cols:
             break
         rows_l = [i for i, a in enumerate(ages) if a == level]
-        matches_l, _, unmatched_cols = min_cost_matching(block(rows_l, unmatched_cols), max_cost,
-                                                         rows_l, unmatched_cols)
+        open_cols = unmatched_cols
+        matches_l, _, unmatched_cols = min_cost_matching(block(rows_l, open_cols), max_cost, rows_l, open_cols)
+        if level == 1 and first_level is not None:
+            matches_l = first_level(matches_l)
+            _check_matching(matches_l, rows_l, open_cols)
+            taken = {c for _, c in matches_l}
+            unmatched_cols = [c for c in open_cols if c not in taken]
         matches += matches_l
     matched = {r for r, _ in matches}
     return matches, [i for i in range(len(ages)) if i not in matched], unmatched_cols
+
+
+def _check_matching(matches: Matches, rows: Sequence[int], cols: Sequence[int]) -> None:
+    r, c = [m[0] for m in matches], [m[1] for m in matches]
+    if len(set(r)) != len(r) or len(set(c)) != len(c) or not set(r) <= set(rows) or not set(c) <= set(cols):
+        raise ValueError(f"first-level matches {matches} are no matching of rows {list(rows)} to open "
+                         f"columns {list(cols)}")
+
+
+def _disjoint(pairs: Matches, winners: Matches) -> Matches:
+    """``pairs`` whose row and column are both unused by ``winners``."""
+    rows, cols = {r for r, _ in winners}, {c for _, c in winners}
+    return [(r, c) for r, c in pairs if r not in rows and c not in cols]
+
+
+def _both(pairs: Matches, others: Matches) -> Matches:
+    """``pairs`` that are also in ``others``."""
+    keep = set(others)
+    return [m for m in pairs if m in keep]
+
+
+# How MvMHAT++ combines the cascade's first-level matches M1 with matches M2 of an assignment
+# matrix (its ``inference_time_assign_type``: no_use, -, union_matching_cascade,
+# union_assign_matrix, only_assign_matrix); each gives a matching if M1 and M2 are matchings.
+COMBINE: Dict[str, Callable[[Matches, Matches], Matches]] = {
+    "none": lambda m1, m2: list(m1),
+    "intersection": lambda m1, m2: _both(m1, m2),
+    "union_cascade": lambda m1, m2: list(m1) + _disjoint(m2, m1),  # the cascade wins conflicts
+    "union_assignment": lambda m1, m2: list(m2) + _disjoint(m1, m2),  # the assignment wins conflicts
+    "assignment": lambda m1, m2: list(m2),
+}
+
+
+def combine_matches(cascade: Matches, assignment: Matches, mode: str) -> Matches:
+    """The matches ``mode`` (a :data:`COMBINE` key) keeps of the cascade's ``cascade`` (M1) and an
+    assignment's ``assignment`` (M2), pairs ``(row, col)`` in the same names: ``none`` M1;
+    ``intersection`` pairs in both; ``union_cascade`` M1 plus the M2 pairs whose row and column
+    M1 leaves free; ``union_assignment`` the same the other way round; ``assignment`` M2."""
+    if mode not in COMBINE:
+        raise KeyError(f"unknown combination mode {mode!r}; valid: {list(COMBINE)}")
+    return COMBINE[mode](list(cascade), list(assignment))
 
 
 def gate_cost_matrix(cost: np.ndarray, gating_distance: np.ndarray,
@@ -109,27 +161,36 @@ def adaptive_softmax(similarity: np.ndarray, delta: float = 0.5, epsilon: float 
     return z / z.sum(axis=1, keepdims=True)
 
 
+def threshold_matching(score: np.ndarray, threshold: float, row_ids: Optional[Sequence[int]] = None,
+                       col_ids: Optional[Sequence[int]] = None) -> MatchResult:
+    """Maximum-score assignment on ``score (N, M)`` after entries below ``threshold`` are set to 0;
+    assigned pairs on a 0 entry are not matches (MvMHAT's cross-view matching, MvMHAT++'s pseudo
+    labels and its assignment decoding). Unlike the cost functions above, the leftovers are in
+    input order. Scores are expected >= 0 (softmax or assignment probabilities)."""
+    rows, cols = _ids(row_ids, score.shape[0]), _ids(col_ids, score.shape[1])
+    if len(rows) == 0 or len(cols) == 0:
+        return [], rows, cols
+    s = np.asarray(score, dtype=np.float64)
+    s = np.where(s < threshold, 0.0, s)
+    r, c = linear_sum_assignment(s, maximize=True)
+    ok = s[r, c] > 0
+    matched_r, matched_c = set(r[ok].tolist()), set(c[ok].tolist())
+    matches = [(rows[i], cols[j]) for i, j in zip(r[ok].tolist(), c[ok].tolist())]
+    return (matches, [rows[i] for i in range(len(rows)) if i not in matched_r],
+            [cols[j] for j in range(len(cols)) if j not in matched_c])
+
+
 def cross_view_matching(similarity: np.ndarray, delta: float = 0.5, epsilon: float = 0.5,
                         threshold: float = 0.5, row_ids: Optional[Sequence[int]] = None,
                         col_ids: Optional[Sequence[int]] = None) -> MatchResult:
     """MvMHAT's detection-to-detection matching between two views.
 
     ``similarity (N, M)``: cosine similarity of view A's detections (rows) and view B's
-    (columns). Rows go through :func:`adaptive_softmax`; entries below ``threshold`` are set to
-    0; a maximum-similarity assignment follows, and its pairs with a non-zero entry are matches.
-    The matrix is direction dependent (the softmax runs over B's detections).
+    (columns). Rows go through :func:`adaptive_softmax`, then :func:`threshold_matching`
+    (entries below ``threshold`` are no match). The matrix is direction dependent (the softmax
+    runs over B's detections).
     """
-    rows, cols = _ids(row_ids, similarity.shape[0]), _ids(col_ids, similarity.shape[1])
-    if len(rows) == 0 or len(cols) == 0:
-        return [], rows, cols
-    p = adaptive_softmax(similarity, delta, epsilon)
-    p[p < threshold] = 0.0
-    r, c = linear_sum_assignment(p, maximize=True)
-    ok = p[r, c] != 0
-    matched_r, matched_c = set(r[ok].tolist()), set(c[ok].tolist())
-    matches = [(rows[i], cols[j]) for i, j in zip(r[ok].tolist(), c[ok].tolist())]
-    return (matches, [rows[i] for i in range(len(rows)) if i not in matched_r],
-            [cols[j] for j in range(len(cols)) if j not in matched_c])
+    return threshold_matching(adaptive_softmax(similarity, delta, epsilon), threshold, row_ids, col_ids)
 
 
 def unambiguous(cost: np.ndarray, margin: float, rival: Optional[np.ndarray] = None) -> np.ndarray:

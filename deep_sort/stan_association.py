@@ -10,23 +10,31 @@ match) and solved by the Hungarian algorithm: these are the cross-view partners.
 
 Everything else is the release's rules (:class:`~deep_sort.release_association.ReleaseAssociation`:
 the detection order, the temporal matches kept, partners taking the IDs of tracks matched in
-other views, re-matching every ``renew_interval`` frames; MvMHAT++: 10). The journal code may
-also fuse STAN's temporal blocks (tracks x detections of one view) with Deep SORT's cascade; its
-released default does not, and neither does this mode.
+other views, re-matching every ``renew_interval`` frames; MvMHAT++: 10).
+
+Optionally (``temporal``, config ``track.stan_temporal``; the journal code's
+``inference_time_assign_type``, released default ``no_use`` = ``"none"``) each view's temporal
+block A[tracks_v, det_v] also feeds Deep SORT: thresholded and solved by the Hungarian algorithm
+like the cross-view blocks, its pairs inside the track's Kalman gate are the "assignment
+matches" M2, which :meth:`~deep_sort.tracker.Tracker.match` combines with the "cascade matches"
+M1 of its first level (tracks updated in the previous frame): ``intersection``, ``union_cascade``
+(M1 wins conflicts), ``union_assignment`` (M2 wins) or ``assignment`` (M2 alone)
+(:func:`~deep_sort.linear_assignment.combine_matches`). Later cascade levels and the IoU stage
+run on what is left. A is then computed before the views' matching and reused for the partners.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Mapping, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 
 from deep_sort.association import View
 from deep_sort.detection import Detection
-from deep_sort.linear_assignment import adaptive_softmax
+from deep_sort.linear_assignment import COMBINE, adaptive_softmax, threshold_matching
 from deep_sort.release_association import ReleaseAssociation
-from deep_sort.tracker import Tracker
+from deep_sort.tracker import FirstLevelProposal, Tracker
 
 
 def _unit(rows: List[np.ndarray]) -> np.ndarray:
@@ -50,12 +58,9 @@ def stan_input(groups: Sequence[np.ndarray], delta: float, epsilon: float) -> np
 
 def threshold_hungarian(block: np.ndarray, threshold: float) -> List[Tuple[int, int]]:
     """Pairs (row, col) of ``block`` chosen by the Hungarian algorithm after entries below
-    ``threshold`` are set to 0; pairs on a 0 entry are not matches."""
-    if block.size == 0:
-        return []
-    b = np.where(block < threshold, 0.0, block)
-    rows, cols = linear_sum_assignment(-b)
-    return [(int(r), int(c)) for r, c in zip(rows, cols) if b[r, c] > 0]
+    ``threshold`` are set to 0; pairs on a 0 entry are not matches
+    (:func:`~deep_sort.linear_assignment.threshold_matching`)."""
+    return threshold_matching(block, threshold)[0]
 
 
 class StanAssociation(ReleaseAssociation):
@@ -63,13 +68,18 @@ class StanAssociation(ReleaseAssociation):
 
     ``stan``: a trained :class:`~models.stan.STAN` (``models.stan.load_stan``), run on the CPU in
     eval mode; ``delta``, ``epsilon``: the block softmax; ``threshold``: entries of A below it are
-    no match; ``renew_interval``: frames between re-matching rounds (0 = never).
+    no match; ``renew_interval``: frames between re-matching rounds (0 = never); ``temporal``: how
+    each view's temporal block joins Deep SORT's first cascade level, a key of
+    :data:`deep_sort.linear_assignment.COMBINE` (``"none"``: not at all, as released).
     """
 
     def __init__(self, stan: torch.nn.Module, delta: float = 0.5, epsilon: float = 0.1, threshold: float = 0.5,
-                 renew_interval: int = 10):
+                 renew_interval: int = 10, temporal: str = "none"):
         super().__init__(delta=delta, epsilon=epsilon, match_threshold=threshold, renew_interval=renew_interval)
-        self.stan = stan.eval()
+        if temporal not in COMBINE:
+            raise KeyError(f"unknown temporal fusion {temporal!r}; valid: {list(COMBINE)}")
+        self.stan, self.temporal = stan.eval(), temporal
+        self._frame: Optional[Tuple[Mapping, "_FrameA"]] = None  # A computed for the proposals, reused once
 
     def assignment(self, groups: Sequence[np.ndarray]) -> np.ndarray:
         """Symmetrised A of feature groups (see :func:`stan_input`)."""
@@ -81,32 +91,70 @@ class StanAssociation(ReleaseAssociation):
             a = self.stan(t, torch.ones(1, len(p), dtype=torch.bool))[0].double().numpy()
         return (a + a.T) / 2
 
-    def partner_table(self, views: Sequence[View], trackers: Mapping[View, Tracker],
-                      detections: Mapping[View, Sequence[Detection]]) -> "_StanPartners":
-        groups, where = [], {}
+    def frame_assignment(self, views: Sequence[View], trackers: Mapping[View, Tracker],
+                         detections: Mapping[View, Sequence[Detection]]) -> "_FrameA":
+        """This frame's A over [view 1's tracks, view 1's detections, view 2's tracks, ...]
+        (tracks: confirmed, updated in the previous frame, in tracker order)."""
+        if self._frame is not None and self._frame[0] is detections:
+            return self._frame[1]
+        groups, tracks, det_row = [], {}, {}
         for v in views:
-            tracks = [t.detection.feature for t in trackers[v].tracks
-                      if t.is_confirmed() and t.time_since_update == 1 and t.detection is not None]
-            groups.append(_unit(tracks) if tracks else np.zeros((0, 1)))
+            ts = [t for t in trackers[v].tracks
+                  if t.is_confirmed() and t.time_since_update == 1 and t.detection is not None]
+            tracks[v] = (sum(len(g) for g in groups), [t.track_id for t in ts])  # first row, IDs
+            groups.append(_unit([t.detection.feature for t in ts]) if ts else np.zeros((0, 1)))
             dets = [d.feature for d in detections[v]]
-            where[v] = sum(len(g) for g in groups)  # first row of v's detections
+            det_row[v] = sum(len(g) for g in groups)  # first row of v's detections
             groups.append(_unit(dets) if dets else np.zeros((0, 1)))
         dim = max((g.shape[1] for g in groups if len(g)), default=1)
         groups = [g if len(g) else np.zeros((0, dim)) for g in groups]
-        a = self.assignment(groups)
+        return _FrameA(self.assignment(groups), tracks, det_row, {v: len(detections[v]) for v in views})
+
+    def first_level_proposals(self, frame: int, views: Sequence[View], trackers: Mapping[View, Tracker],
+                              detections: Mapping[View, Sequence[Detection]]) -> Dict[View, FirstLevelProposal]:
+        """Per view, the temporal block's threshold + Hungarian matches for Deep SORT's first
+        cascade level (none unless ``temporal`` is set); A is kept for this frame's partners."""
+        if self.temporal == "none":
+            return {}
+        fa = self.frame_assignment(views, trackers, detections)
+        self._frame = (detections, fa)
+        out = {}
+        for v in views:
+            first, ids = fa.tracks[v]
+            block = fa.a[first:first + len(ids), fa.det_row[v]:fa.det_row[v] + fa.n_det[v]]
+            pairs = threshold_matching(block, self.match_threshold)[0] if len(ids) and fa.n_det[v] else []
+            out[v] = FirstLevelProposal([(ids[r], d) for r, d in pairs], self.temporal)
+        return out
+
+    def partner_table(self, views: Sequence[View], trackers: Mapping[View, Tracker],
+                      detections: Mapping[View, Sequence[Detection]]) -> "_StanPartners":
+        fa = self.frame_assignment(views, trackers, detections)
+        self._frame = None
         partners: Dict[Tuple[View, View], np.ndarray] = {}
         for v in views:
-            nv = len(detections[v])
+            nv = fa.n_det[v]
             for u in views:
                 if u == v:
                     continue
                 partner = np.full(nv, -1)
-                nu = len(detections[u])
-                block = a[where[v]:where[v] + nv, where[u]:where[u] + nu] if nv and nu else np.zeros((nv, nu))
+                nu = fa.n_det[u]
+                block = fa.a[fa.det_row[v]:fa.det_row[v] + nv, fa.det_row[u]:fa.det_row[u] + nu] \
+                    if nv and nu else np.zeros((nv, nu))
                 for i, j in threshold_hungarian(block, self.match_threshold):
                     partner[i] = j
                 partners[(v, u)] = partner
         return _StanPartners(partners)
+
+
+@dataclass
+class _FrameA:
+    """One frame's symmetrised A and where each view sits in it: ``tracks[v]`` = (first row,
+    track IDs) of v's track group, ``det_row[v]`` the first row of its ``n_det[v]`` detections."""
+
+    a: np.ndarray
+    tracks: Dict[View, Tuple[int, List[int]]]
+    det_row: Dict[View, int]
+    n_det: Dict[View, int]
 
 
 class _StanPartners:

@@ -2,8 +2,9 @@
 
 Per frame: :meth:`Tracker.predict`, then either :meth:`Tracker.update` (single view) or
 :meth:`Tracker.match` followed by :meth:`Tracker.apply` with assignments decided elsewhere (the
-multi-view tracker). Track IDs come from the ``ids`` iterator passed in, which several trackers
-may share (one ID space across views).
+multi-view tracker, which may also hand :meth:`Tracker.match` a :class:`FirstLevelProposal`:
+matches found elsewhere for the cascade's first level). Track IDs come from the ``ids`` iterator
+passed in, which several trackers may share (one ID space across views).
 """
 from __future__ import annotations
 
@@ -29,6 +30,21 @@ class TemporalMatches:
     matches: List[Tuple[int, int]]
     unmatched_tracks: List[int]
     unmatched_detections: List[int]
+
+
+@dataclass
+class FirstLevelProposal:
+    """Matches found outside the cascade for the tracks it matches first (confirmed, updated in
+    the previous frame), and how :meth:`Tracker.match` combines them with its own first-level
+    matches: ``matches`` as ``(track_id, detection index)``; ``combine`` a key of
+    :data:`deep_sort.linear_assignment.COMBINE` (``"none"``: ignored)."""
+
+    matches: List[Tuple[int, int]]
+    combine: str = "none"
+
+    def __post_init__(self):
+        if self.combine not in la.COMBINE:
+            raise KeyError(f"unknown combination mode {self.combine!r}; valid: {list(la.COMBINE)}")
 
 
 class Tracker:
@@ -98,12 +114,16 @@ class Tracker:
         return result
 
     # --- matching ----------------------------------------------------------------------------
-    def match(self, detections: Sequence[Detection]) -> TemporalMatches:
+    def match(self, detections: Sequence[Detection], proposal: Optional[FirstLevelProposal] = None
+              ) -> TemporalMatches:
         """Deep SORT's association of this frame's ``detections`` to the tracks; changes nothing.
 
         Confirmed tracks go through the appearance cascade (cost: nearest-neighbour feature
         distance, gated by the Kalman prediction); the remaining detections are then matched by
         IoU to tentative tracks and to confirmed tracks updated in the previous frame.
+        ``proposal``: matches for the cascade's first level found elsewhere (MvMHAT++: STAN's
+        temporal block), combined with the cascade's own there; its pairs outside the Kalman gate,
+        or whose track is not in that level, are dropped first. None: Deep SORT alone.
         """
         tracks = self.tracks
         tlwh = np.array([d.tlwh for d in detections]).reshape(-1, 4)  # (M, 4)
@@ -131,8 +151,11 @@ class Tracker:
                 return la.gate_cost_matrix(cost, gate)
 
             ages = [tracks[i].time_since_update for i in cascade]
+            first_level = None
+            if proposal is not None and proposal.combine != "none":
+                first_level = self._first_level(proposal, ids, ages, gating, len(detections))
             pos_matches, _, unmatched_dets = la.matching_cascade(
-                level_cost, ages, self.metric.matching_threshold, self.max_age, unmatched_dets)
+                level_cost, ages, self.metric.matching_threshold, self.max_age, unmatched_dets, first_level)
             matches_a = [(cascade[p], d) for p, d in pos_matches]
         matched_a = {i for i, _ in matches_a}
         unmatched_a = [i for i in confirmed if i not in matched_a]
@@ -166,6 +189,19 @@ class Tracker:
             matches=[(tracks[i].track_id, d) for i, d in matches_a + matches_b + matches_c],
             unmatched_tracks=[tracks[i].track_id for i in sorted(unmatched)],
             unmatched_detections=list(unmatched_dets))
+
+    @staticmethod
+    def _first_level(proposal: FirstLevelProposal, ids: List[int], ages: List[int], gating: np.ndarray,
+                     n_detections: int):
+        """The cascade's first-level hook combining its matches with ``proposal`` (cascade rows:
+        track ``ids``, ``ages``; ``gating (N, M)`` their Kalman gating distances)."""
+        row = {tid: r for r, tid in enumerate(ids)}
+        bad = [d for _, d in proposal.matches if not 0 <= d < n_detections]
+        if bad:
+            raise IndexError(f"proposed matches name detections {bad}; this frame has {n_detections}")
+        assigned = [(row[tid], d) for tid, d in proposal.matches
+                    if tid in row and ages[row[tid]] == 1 and gating[row[tid], d] <= la.GATING_THRESHOLD]
+        return lambda cascade: la.combine_matches(cascade, assigned, proposal.combine)
 
     # --- applying a decision -----------------------------------------------------------------
     def apply(self, detections: Sequence[Detection], assignments: Sequence[Tuple[int, int]],

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 from torch import Tensor, nn
 
+from deep_sort.linear_assignment import threshold_matching
 from models.loss_ops import masked_softmax, softmax_scale
 from models.losses import MvMHATLoss
 from models.stan import STAN
@@ -29,12 +29,11 @@ ASSIGNMENT_TERMS = ("focal", "symmetry", "nuclear", "sum")
 
 def block_labels(block: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     """Pseudo labels of one (r, c) block of softmaxed similarities: (r, c) float 0/1."""
-    p = np.where(block < threshold, 0.0, block)
-    labels = np.zeros_like(p)
-    if p.size:
-        rows, cols = linear_sum_assignment(-p)
-        keep = p[rows, cols] > 0
-        labels[rows[keep], cols[keep]] = 1.0
+    labels = np.zeros(np.shape(block), dtype=np.result_type(block, 0.0))
+    matches, _, _ = threshold_matching(block, threshold)
+    if matches:
+        rows, cols = zip(*matches)
+        labels[list(rows), list(cols)] = 1.0
     return labels
 
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 
+from deep_sort.linear_assignment import threshold_matching
 from models.assignment_losses import focal_loss, nuclear_loss, sum_loss, symmetry_loss
 
 
@@ -108,9 +108,8 @@ def block_matches(scores: np.ndarray, image_of: np.ndarray, threshold: float = 0
             if a == b:
                 continue
             rb = np.flatnonzero(image_of == b)
-            block = np.where(scores[np.ix_(ra, rb)] < threshold, 0.0, scores[np.ix_(ra, rb)])
-            rows, cols = linear_sum_assignment(-block)
-            out.update((int(ra[r]), int(rb[c])) for r, c in zip(rows, cols) if block[r, c] > 0)
+            matches, _, _ = threshold_matching(scores[np.ix_(ra, rb)], threshold)
+            out.update((int(ra[r]), int(rb[c])) for r, c in matches)
     return out
 
 

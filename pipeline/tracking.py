@@ -12,6 +12,7 @@ from typing import Dict, Iterable, Mapping, Optional, Sequence, Tuple
 import numpy as np
 from tqdm import tqdm
 
+from config import ConfigError
 from deep_sort.association import Association, View
 from deep_sort.detection import Detection
 from deep_sort.multiview import MultiViewTracker, make_association
@@ -22,6 +23,9 @@ from models.stan import StanFileError, load_stan
 def association_params(track_cfg) -> dict:
     """Keyword arguments of the association mode ``track_cfg.association`` (none for ``"none"``)."""
     t = track_cfg
+    if t.stan_temporal != "none" and t.association != "stan":
+        raise ConfigError(f"track.stan_temporal={t.stan_temporal} fuses STAN's temporal blocks, so it needs "
+                          f"track.association=stan, not {t.association}")
     if t.association == "tracklet":
         return dict(memory=t.tracklet_memory, recent=t.tracklet_recent,
                     link_threshold=t.tracklet_link_threshold, keep_bonus=t.tracklet_keep_bonus,
@@ -35,7 +39,7 @@ def association_params(track_cfg) -> dict:
             raise StanFileError("track.association=stan needs track.stan_weights: a STAN file (python -m "
                               "tools.pretrain_stan) or a training checkpoint of configs/journal.yaml")
         return dict(stan=_stan(str(Path(t.stan_weights).resolve())), delta=t.delta, epsilon=t.stan_epsilon,
-                    threshold=t.stan_threshold, renew_interval=t.renew_interval)
+                    threshold=t.stan_threshold, renew_interval=t.renew_interval, temporal=t.stan_temporal)
     return {}
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from deep_sort import Detection, MultiViewTracker
 from deep_sort.detection import xyah_to_tlwh
-from deep_sort.linear_assignment import adaptive_softmax, cross_view_matching, softmax_scale
+from deep_sort.linear_assignment import adaptive_softmax, cross_view_matching, softmax_scale, threshold_matching
 from deep_sort.association import FramePlan, NoAssociation
 from deep_sort.release_association import ReleaseAssociation
 from deep_sort.tracker import TemporalMatches
@@ -258,6 +258,16 @@ def test_cross_view_matching_hand_cases():
     assert cross_view_matching(np.array([[1.0, 0.0]]), row_ids=[7], col_ids=[3, 4])[0] == [(7, 3)]
     assert cross_view_matching(np.zeros((0, 2))) == ([], [], [0, 1])
     assert cross_view_matching(np.zeros((2, 0))) == ([], [0, 1], [])
+
+
+def test_threshold_matching_by_hand():
+    # the sum 0.9 + 0.6 beats 0.95 + 0 (0.4 is below the threshold): both rows match
+    assert threshold_matching(np.array([[0.9, 0.95], [0.4, 0.6]]), 0.5) == ([(0, 0), (1, 1)], [], [])
+    # a row whose every entry is below the threshold is left over, in input order, with names
+    assert threshold_matching(np.array([[0.3, 0.2], [0.1, 0.7]]), 0.5, [5, 6], [8, 9]) == ([(6, 9)], [5], [8])
+    # an entry equal to the threshold is kept
+    assert threshold_matching(np.array([[0.5]]), 0.5)[0] == [(0, 0)]
+    assert threshold_matching(np.zeros((0, 3)), 0.5) == ([], [], [0, 1, 2])
 
 
 def test_no_association_is_independent_per_view_tracking():
