@@ -24,7 +24,7 @@ holding one of :data:`WEIGHT_FILES`: one of our checkpoints, the released MvMHAT
 state dict (a ``.safetensors`` file as the Hugging Face hub serves it, or a torch file, plain or
 as ``{'model': state_dict}``). A state dict may carry the ``module.`` prefix ``nn.DataParallel``
 adds to every key; the journal's training checkpoint ``{'model': {feature_extractor.*,
-dhn_model.*}}`` gives its backbone (``feature_extractor.*``; its STAN is not read). The
+dhn_model.*}}`` gives its backbone (``feature_extractor.*``; its STAN: :func:`models.stan.load_stan`). The
 architecture is read from the keys and must be the model's.
 """
 from __future__ import annotations

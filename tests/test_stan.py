@@ -55,18 +55,73 @@ def test_variant_sizes():
     for gru, inp in ((r.rows, 1), (r.cols, 512)):
         assert (gru.input_size, gru.hidden_size, gru.num_layers, gru.bidirectional) == (inp, 256, 2, True)
     assert [m.out_features for m in r.head if isinstance(m, torch.nn.Linear)] == [256, 64, 1]
+    assert isinstance(t.embed[-1], torch.nn.Linear) and layer.dropout.p == 0.1  # as released
+    assert all(isinstance(m, torch.nn.Linear) for m in r.head)  # no activation between, as released
+    bias = r.rows.bias_hh_l1_reverse
+    assert (bias[:256] == -1).all() and not (bias[256:] == -1).all()  # reset gate biases -1
+    w = r.cols.weight_hh_l0.detach()  # orthogonal initialisation (rows of a 768 x 256 matrix)
+    torch.testing.assert_close(w.T @ w, torch.eye(256), rtol=0, atol=1e-4)
     f = STAN("fc").net
     assert [m.out_features for m in f.net if isinstance(m, torch.nn.Linear)] == [32, 128, 32, 1]
     with pytest.raises(KeyError, match="transformer"):
         STAN("gnn")
 
 
-def test_sincos_encoding_rows_then_columns():
+def test_sincos_encoding_columns_then_rows():
     enc = sincos_2d(4, 8, torch.device("cpu"), torch.float64).reshape(4, 4, 8)
-    # entry (i, j): first half depends on i only, second on j only; index 1: sin(1), cos(1), ...
-    assert torch.equal(enc[2, 0, :4], enc[2, 3, :4]) and torch.equal(enc[0, 1, 4:], enc[3, 1, 4:])
+    # entry (i, j): first half depends on the column j only, second on the row i only (the journal's
+    # order); index 1: sin(1), sin(1/100), cos(1), cos(1/100)
+    assert torch.equal(enc[0, 2, :4], enc[3, 2, :4]) and torch.equal(enc[1, 0, 4:], enc[1, 3, 4:])
     expected = torch.tensor([math.sin(1.0), math.sin(0.01), math.cos(1.0), math.cos(0.01)], dtype=torch.float64)
-    torch.testing.assert_close(enc[1, 0, :4], expected)
+    torch.testing.assert_close(enc[0, 1, :4], expected)
+    torch.testing.assert_close(enc[1, 0, 4:], expected)
+
+
+def test_transformer_against_a_one_sample_reference():
+    """The journal's transformer STAN on one matrix, step by step: entries embedded, the sin-cos
+    encoding of (column, row) added, the encoder over the M^2 entries in row-major order, the head."""
+    torch.manual_seed(1)
+    stan = STAN("transformer").eval()
+    net, m = stan.net, 5
+    x = torch.rand(m, m)
+    w = 1.0 / 10000 ** (torch.arange(32, dtype=torch.float64) / 32)  # 64 numbers per index
+    code = lambda k: torch.cat([torch.sin(k * w), torch.cos(k * w)])  # noqa: E731
+    pos = torch.stack([torch.cat([code(j), code(i)]) for i in range(m) for j in range(m)]).float()
+    with torch.no_grad():
+        h = net.embed(x.reshape(m * m, 1)) + pos
+        for layer in net.encoder.layers:
+            h = layer(h[None])[0]
+        want = torch.sigmoid(net.head(h)).reshape(m, m).clamp(A_MIN, A_MAX)
+        got = stan(x[None], torch.ones(1, m, dtype=torch.bool))[0]
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_rnn_is_one_row_major_then_one_column_major_sequence():
+    """The journal's Deep Hungarian Net: all M^2 entries as one sequence (row-major) through the
+    first GRU, its outputs as one sequence in column-major order through the second, then three
+    linear layers without activation; batched with padding it gives each sample's own result."""
+    torch.manual_seed(2)
+    stan = STAN("rnn").eval()
+    net = stan.net
+
+    def reference(x):
+        m = len(x)
+        out, _ = net.rows(x.reshape(1, m * m, 1))
+        h = out.reshape(m, m, -1)
+        out, _ = net.cols(h.transpose(0, 1).reshape(1, m * m, -1))
+        h = out.reshape(m, m, -1).transpose(0, 1)
+        z = h @ net.head[0].weight.T + net.head[0].bias
+        z = z @ net.head[1].weight.T + net.head[1].bias
+        z = z @ net.head[2].weight.T + net.head[2].bias
+        return torch.sigmoid(z[..., 0]).clamp(A_MIN, A_MAX)
+
+    mats = [torch.rand(4, 4), torch.rand(2, 2), torch.rand(3, 3)]
+    p, valid = padded(mats)
+    with torch.no_grad():
+        a = stan(p, valid)
+        for i, x in enumerate(mats):
+            torch.testing.assert_close(a[i, :len(x), :len(x)], reference(x), rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(reference(mats[0]), reference(mats[0].T).T)  # the order matters
 
 
 def test_block_labels_by_hand():
@@ -174,3 +229,55 @@ def test_stan_file_round_trip_and_errors(tmp_path):
         load_stan(tmp_path / "bad.pt")
     with pytest.raises(StanFileError, match="not found"):
         load_stan(tmp_path / "missing.pt")
+
+
+# the released journal code's parameter names (dhn_transformer.py, dhn.py) for ours
+RELEASED = {
+    "transformer": [("net.embed.", "embedding_layer."), ("net.encoder.", "transformer_encoder."),
+                    ("net.head.", "hidden2tag.")],
+    "rnn": [("net.rows.", "lstm_row."), ("net.cols.", "lstm_col."), ("net.head.0.", "hidden2tag_1."),
+            ("net.head.1.", "hidden2tag_2."), ("net.head.2.", "hidden2tag_3.")],
+    "fc": [("net.net.0.", "fc1."), ("net.net.2.", "fc2."), ("net.net.4.", "fc3."), ("net.net.6.", "fc4.")],
+}
+
+
+def released_names(stan):
+    out = {}
+    for k, v in stan.state_dict().items():
+        if k == "layout":
+            continue
+        ours, theirs = next((o, t) for o, t in RELEASED[stan.variant] if k.startswith(o))
+        out[theirs + k[len(ours):]] = v
+    return out
+
+
+@pytest.mark.parametrize("variant", ["transformer", "rnn", "fc"])
+@pytest.mark.parametrize("form", ["pretrain", "checkpoint", "dataparallel"])
+def test_released_stan_weights_load(tmp_path, variant, form):
+    torch.manual_seed(3)
+    stan = STAN(variant).eval()
+    theirs = released_names(stan)
+    assert "embedding_layer.2.weight" in theirs or "lstm_col.weight_hh_l1_reverse" in theirs or "fc4.bias" in theirs
+    if form == "pretrain":  # the journal's pre-trained STAN file
+        obj = {"model": theirs}
+    elif form == "checkpoint":  # its training checkpoint: backbone and STAN in one state dict
+        obj = {"model": {"feature_extractor.conv1.weight": torch.zeros(1), **{f"dhn_model.{k}": v for k, v in theirs.items()}}}
+    else:
+        obj = {f"module.{k}": v for k, v in theirs.items()}
+    torch.save(obj, tmp_path / "released.pth")
+    loaded, meta = load_stan(tmp_path / "released.pth")
+    assert loaded.variant == variant and meta == {"released": str(tmp_path / "released.pth")}
+    p = torch.rand(1, 4, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(p, torch.ones(1, 4, dtype=torch.bool)), stan(p, torch.ones(1, 4, dtype=torch.bool)))
+
+
+def test_stan_files_of_the_earlier_layout(tmp_path):
+    for variant in ("transformer", "rnn", "fc"):
+        old = {k: v for k, v in STAN(variant).state_dict().items() if k != "layout"}
+        torch.save({"kind": "stan", "variant": variant, "state_dict": old, "meta": {}}, tmp_path / f"{variant}.pt")
+    with pytest.raises(StanFileError, match="transformer.pt: a transformer STAN of an earlier layout"):
+        load_stan(tmp_path / "transformer.pt")
+    with pytest.raises(StanFileError, match="rnn STAN of an earlier layout"):
+        load_stan(tmp_path / "rnn.pt")
+    assert load_stan(tmp_path / "fc.pt")[0].variant == "fc"  # the fc network did not change
