@@ -33,13 +33,16 @@ def same_backbone(model, net):
         assert torch.equal(v, theirs[k]), k
 
 
-@pytest.mark.parametrize("kind", ["realgump", "plain", "dataparallel"])
+@pytest.mark.parametrize("kind", ["realgump", "plain", "dataparallel", "journal"])
 def test_training_weights_from_released_files(tmp_path, reference, kind):
     path = tmp_path / "w.pth"
     if kind == "realgump":
         realgump_file(path, reference)
     elif kind == "plain":
         torch.save(reference.state_dict(), path)
+    elif kind == "journal":  # MvMHAT++'s training checkpoint: backbone and STAN in one state dict
+        torch.save({"model": {**{f"feature_extractor.{k}": v for k, v in reference.state_dict().items()},
+                              "dhn_model.fc1.weight": torch.zeros(32, 1)}}, path)
     else:
         torch.save({f"module.{k}": v for k, v in reference.state_dict().items()}, path)
     same_backbone(build_model("resnet18", "logits", weights=str(path)), reference)
