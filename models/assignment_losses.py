@@ -7,7 +7,9 @@ Batches are padded as in :mod:`models.stan`: people first, ``valid`` (B, M) a pr
   detached, entries < 0.5 set to 0, the Hungarian algorithm on -P; label 1 for an assigned pair
   whose entry is not 0, else 0 (an unassigned row is the "dummy": no match in that image).
 - Weighted focal loss (gamma 2): with p the fraction of ones among the valid labels,
-  mean over valid entries of -[(1 - p) y (1 - A)^g log A + p (1 - y) A^g log(1 - A)].
+  mean over valid entries of -[(1 - p) y (1 - A)^g log A + p (1 - y) A^g log(1 - A)]; labels of
+  one class only weigh that class 1 (p := 1 when all are 0, p := 0 when all are 1), as the
+  journal code does.
 - Symmetry: ||A - A^T||_F. Nuclear: the nuclear norm of A (padding adds nothing to either).
 - Sum loss: for every row and column sum s of A (2M sums), max(0, |s - (K + 1)/2| - (K - 1)/2),
   averaged (a person matches itself and at most one person per other image: 1 <= s <= K).
@@ -64,6 +66,8 @@ def focal_loss(a: Tensor, labels: Tensor, valid: Tensor, gamma: float = 2.0) -> 
     pair = (valid[:, :, None] & valid[:, None, :]).to(a.dtype)  # (B, M, M)
     n = pair.sum((1, 2))  # (B,)
     pos = (labels * pair).sum((1, 2)) / n.clamp(min=1)  # fraction of ones
+    # one class only: its own weight is 1 (the journal code's rule; 1 - p or p would be 0 there)
+    pos = torch.where(pos <= 0, torch.ones_like(pos), torch.where(pos >= 1, torch.zeros_like(pos), pos))
     w_pos, w_neg = (1 - pos)[:, None, None], pos[:, None, None]
     a_safe = torch.where(pair > 0, a, a.new_full((), 0.5))  # log of padding never reaches the sum
     per = -(w_pos * labels * (1 - a_safe) ** gamma * torch.log(a_safe)
