@@ -11,8 +11,9 @@ Batches are padded as in :mod:`models.stan`: people first, ``valid`` (B, M) a pr
   one class only weigh that class 1 (p := 1 when all are 0, p := 0 when all are 1), as the
   journal code does.
 - Symmetry: ||A - A^T||_F. Nuclear: the nuclear norm of A (padding adds nothing to either).
-- Sum loss: for every row and column sum s of A (2M sums), max(0, |s - (K + 1)/2| - (K - 1)/2),
-  averaged (a person matches itself and at most one person per other image: 1 <= s <= K).
+- Sum loss: for every row and column sum s of A, max(0, |s - (K + 1)/2| - (K - 1)/2); the mean
+  over the M column sums plus the mean over the M row sums, as the journal code (a person matches
+  itself and at most one person per other image: 1 <= s <= K).
 Each is a mean over the samples of the batch (samples without people excluded).
 """
 from __future__ import annotations
@@ -86,14 +87,14 @@ def nuclear_loss(a: Tensor, valid: Tensor) -> Tensor:
 
 
 def sum_loss(a: Tensor, valid: Tensor, images: Tensor) -> Tensor:
-    """mean over the 2M row and column sums s of max(0, |s - (K + 1)/2| - (K - 1)/2) per sample;
-    images: (B,) K, the images of each sample."""
+    """Per sample, the mean over the M column sums s of max(0, |s - (K + 1)/2| - (K - 1)/2) plus
+    the same mean over the M row sums; images: (B,) K, the images of each sample."""
     k = images.to(a.dtype)[:, None]  # (B, 1)
     v = valid.to(a.dtype)
     per = lambda s: torch.relu((s - (k + 1) / 2).abs() - (k - 1) / 2) * v  # noqa: E731 (B, M)
     total = per(a.sum(2)) + per(a.sum(1))
     m = v.sum(-1)
-    return _sample_mean(total.sum(-1) / (2 * m).clamp(min=1), m > 0)
+    return _sample_mean(total.sum(-1) / m.clamp(min=1), m > 0)
 
 
 def gather_people(features: Tensor, mask: Tensor, delta: float, epsilon: float) -> tuple:
