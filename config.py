@@ -53,7 +53,7 @@ class DataConfig:
     box_jitter: float = 0.0  # training crops: std of random box shift and log-scale, fraction of the box (paper: 0)
     colour_jitter: float = 0.0  # training crops: std of a random per-image log-gain per colour channel (paper: 0)
     mirror: bool = False  # training crops: mirror half of them at random (paper: no)
-    pixels: str = "imagenet"  # network input: imagenet (RGB, ImageNet mean/std), inception (RGB, (x/255-0.5)/0.5: the journal's ViT) or bgr255 (release: BGR, 0-255, unnormalised)
+    pixels: str = "imagenet"  # network input: imagenet (RGB, ImageNet mean/std), inception (RGB, (x/255-0.5)/0.5: the journal's ViT normalisation; its code's crops are BGR) or bgr255 (release: BGR, 0-255, unnormalised)
     ranges: str = "frames"  # manifest ranges count frame numbers, or positions in the sorted image list (release)
 
 

@@ -61,7 +61,7 @@ if [[ $DEVICE == cuda ]]; then
   EMBED=("${NET[@]}" --batch 256 --steps 20 --amp bf16)
   LOSS=(--device cuda --batch 1 --views 4 --frames 2 --people 8)
   COMPILE=(--compile)
-  STAN=(--device cuda --train 2000 --val 200 --epochs 2)
+  STAN=(--device cuda --train 2000 --val 200 --epochs 2 --batch-size 8)
   PROFILE=gpu
   NICE=(nice -n 10)  # the background job must not slow the timed GPU steps' CPU side
 else  # tiny sizes: every command and code path of the GPU run, in seconds on a CPU

@@ -7,10 +7,13 @@ Batches are padded as in :mod:`models.stan`: people first, ``valid`` (B, M) a pr
   detached, entries < 0.5 set to 0, the Hungarian algorithm on -P; label 1 for an assigned pair
   whose entry is not 0, else 0 (an unassigned row is the "dummy": no match in that image).
 - Weighted focal loss (gamma 2): with p the fraction of ones among the valid labels,
-  mean over valid entries of -[(1 - p) y (1 - A)^g log A + p (1 - y) A^g log(1 - A)].
+  mean over valid entries of -[(1 - p) y (1 - A)^g log A + p (1 - y) A^g log(1 - A)]; labels of
+  one class only weigh that class 1 (p := 1 when all are 0, p := 0 when all are 1), as the
+  journal code does.
 - Symmetry: ||A - A^T||_F. Nuclear: the nuclear norm of A (padding adds nothing to either).
-- Sum loss: for every row and column sum s of A (2M sums), max(0, |s - (K + 1)/2| - (K - 1)/2),
-  averaged (a person matches itself and at most one person per other image: 1 <= s <= K).
+- Sum loss: for every row and column sum s of A, max(0, |s - (K + 1)/2| - (K - 1)/2); the mean
+  over the M column sums plus the mean over the M row sums, as the journal code (a person matches
+  itself and at most one person per other image: 1 <= s <= K).
 Each is a mean over the samples of the batch (samples without people excluded).
 """
 from __future__ import annotations
@@ -64,6 +67,8 @@ def focal_loss(a: Tensor, labels: Tensor, valid: Tensor, gamma: float = 2.0) -> 
     pair = (valid[:, :, None] & valid[:, None, :]).to(a.dtype)  # (B, M, M)
     n = pair.sum((1, 2))  # (B,)
     pos = (labels * pair).sum((1, 2)) / n.clamp(min=1)  # fraction of ones
+    # one class only: its own weight is 1 (the journal code's rule; 1 - p or p would be 0 there)
+    pos = torch.where(pos <= 0, torch.ones_like(pos), torch.where(pos >= 1, torch.zeros_like(pos), pos))
     w_pos, w_neg = (1 - pos)[:, None, None], pos[:, None, None]
     a_safe = torch.where(pair > 0, a, a.new_full((), 0.5))  # log of padding never reaches the sum
     per = -(w_pos * labels * (1 - a_safe) ** gamma * torch.log(a_safe)
@@ -82,14 +87,14 @@ def nuclear_loss(a: Tensor, valid: Tensor) -> Tensor:
 
 
 def sum_loss(a: Tensor, valid: Tensor, images: Tensor) -> Tensor:
-    """mean over the 2M row and column sums s of max(0, |s - (K + 1)/2| - (K - 1)/2) per sample;
-    images: (B,) K, the images of each sample."""
+    """Per sample, the mean over the M column sums s of max(0, |s - (K + 1)/2| - (K - 1)/2) plus
+    the same mean over the M row sums; images: (B,) K, the images of each sample."""
     k = images.to(a.dtype)[:, None]  # (B, 1)
     v = valid.to(a.dtype)
     per = lambda s: torch.relu((s - (k + 1) / 2).abs() - (k - 1) / 2) * v  # noqa: E731 (B, M)
     total = per(a.sum(2)) + per(a.sum(1))
     m = v.sum(-1)
-    return _sample_mean(total.sum(-1) / (2 * m).clamp(min=1), m > 0)
+    return _sample_mean(total.sum(-1) / m.clamp(min=1), m > 0)
 
 
 def gather_people(features: Tensor, mask: Tensor, delta: float, epsilon: float) -> tuple:

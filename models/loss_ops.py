@@ -108,7 +108,8 @@ def journal_hinge(c: Tensor, valid: Tensor, counterpart: Tensor, margin: float,
     one without a counterpart takes the relaxed band term (m2 = relaxed_margin)
     1/2 [relu(max_row - C_ii - m2) + relu(C_ii - min_row - m2)] + the same for column i, with
     max_row, min_row the max and min of C_ij over j != i (valid j only). Summed over the n valid
-    indices and divided by 2n; an empty max or min (n = 1) counts as 0.
+    indices and divided by 2n. With n = 1 the empty max counts as 0 and the terms with the empty
+    min count as 0 (the journal code takes that min with 100 on the diagonal, and C_ii <= 1).
 
     c: (..., N, N); valid, counterpart: (..., N) bool. Returns (...); 0 where no index is valid.
     """
@@ -119,8 +120,8 @@ def journal_hinge(c: Tensor, valid: Tensor, counterpart: Tensor, margin: float,
     col_min = (c + excluded).amin(dim=-2) * has_other
     diag = c.diagonal(dim1=-2, dim2=-1)  # (..., N)
     strict = _strict_terms(row_max, col_max, diag, margin)
-    relaxed = 0.5 * (torch.relu(row_max - diag - relaxed_margin) + torch.relu(diag - row_min - relaxed_margin)
-                     + torch.relu(col_max - diag - relaxed_margin) + torch.relu(diag - col_min - relaxed_margin))
+    below = (torch.relu(diag - row_min - relaxed_margin) + torch.relu(diag - col_min - relaxed_margin)) * has_other
+    relaxed = 0.5 * (torch.relu(row_max - diag - relaxed_margin) + torch.relu(col_max - diag - relaxed_margin) + below)
     return _index_mean(torch.where(counterpart, strict, relaxed), v, n)
 
 

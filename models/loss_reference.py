@@ -54,9 +54,9 @@ class LoopMvMHATLoss(nn.Module):
         for i in range(n):
             row = [c[i, j] for j in range(n) if j != i]
             col = [c[j, i] for j in range(n) if j != i]
-            zero = c.new_zeros(())
-            rmax, rmin = (max(row), min(row)) if row else (zero, zero)
-            cmax, cmin = (max(col), min(col)) if col else (zero, zero)
+            zero, far = c.new_zeros(()), c.new_full((), 100.0)  # an empty min: no band term below
+            rmax, rmin = (max(row), min(row)) if row else (zero, far)
+            cmax, cmin = (max(col), min(col)) if col else (zero, far)
             d = c[i, i]
             if counterpart[i]:
                 total = total + torch.relu(rmax + m - d) + torch.relu(cmax + m - d)

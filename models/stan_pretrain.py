@@ -1,19 +1,26 @@
 """STAN pre-training on synthetic matrices (MvMHAT++), and the assignment F1 that scores it.
 
-A synthetic sample imitates the STAN input of a multi-view frame pair: ``views`` cameras, 2
-frames each (K = 2 x views images), a crowd of ``people`` of which each view sees at least 60%;
-between the frames 0-2 people leave and 0-2 enter. Target: T_ij = [id_i == id_j]. Input: per
-block (a, b) a row-stochastic matrix built from the block of T, row by row:
+A synthetic sample imitates the STAN input of a multi-view frame pair, as the journal's generator
+builds it: ``views`` cameras, 2 frames each (K = 2 x views images, view-major), a scene of
+``people``. Per view, frame 1 shows a random subset of at least floor(0.6 x people) of them;
+frame 2 is frame 1 less 0-2 of its people (leaving) plus 0-2 scene people that frame 1 of this
+view did not show (entering), in random order. Target: T_ij = [id_i == id_j]. Input: per block
+(a, b) a row-stochastic matrix built from the block of T, row by row:
 
 - a row with its person in b ("matched") keeps 1 - u at its match, u ~ U(0, 0.2) in a diagonal
   block (a = b), U(0.05, 0.3) elsewhere, where with probability 0.1 it is a "false case"
-  u ~ U(0.5, 0.65); the mass u is spread over the other columns at random;
+  u ~ U(0.5, 0.65); u goes to the other columns by stick-breaking in random order (each takes
+  U(0, what is left), the last one the rest);
 - a row without its person in b: with probability 0.1 a spurious peak U(0.4, 0.75) at a random
-  column, the rest spread at random; otherwise a near-uniform row (1/n plus 10% noise, normalised);
-- a block with one column is all ones (a softmax over one column).
+  column, 1 - peak to the others by stick-breaking; otherwise a near-uniform row: every entry
+  1/n, 1-(n-1) random entries each lose U(0, 0.9/n), and what they lost goes to the remaining
+  entries by stick-breaking;
+- a block with one column is all ones (a softmax over one column; the journal's sizes never
+  make one).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +29,13 @@ import torch
 from deep_sort.linear_assignment import threshold_matching
 from models.assignment_losses import focal_loss, nuclear_loss, sum_loss, symmetry_loss
 
+FALSE_CASE_RATE = 0.1  # probability of a false case (matched rows) or a spurious peak (unmatched rows)
+DIAGONAL_LOSS = 0.2  # matched rows of diagonal blocks lose U(0, 0.2) of their 1
+MATCH_LOSS = (0.05, 0.3)  # matched rows elsewhere lose U(0.05, 0.3) ...
+FALSE_LOSS = (0.5, 0.65)  # ... or, in a false case, U(0.5, 0.65)
+SPURIOUS_PEAK = (0.4, 0.75)  # the spurious peak of an unmatched row
+UNIFORM_DIP = 0.9  # near-uniform rows: an entry loses at most 0.9 / n
+
 
 @dataclass
 class SyntheticSpec:
@@ -29,46 +43,62 @@ class SyntheticSpec:
 
     views: tuple = (3, 4)  # inclusive range of views per sample
     people: tuple = (9, 15)  # inclusive range of people in the scene
-    min_visible: float = 0.6  # each view sees at least this fraction of the people present
-    churn: int = 2  # up to this many people leave, and up to this many enter, between the frames
+    min_visible: float = 0.6  # frame 1 of each view shows at least floor(this x people)
+    churn: int = 2  # per view, up to this many people leave, and up to this many enter, between the frames
 
 
-def _spread(rng: np.random.Generator, n: int, mass: float, skip: int) -> np.ndarray:
-    """``mass`` split at random over n entries, none at index ``skip`` (-1: none skipped)."""
-    w = rng.random(n)
-    if 0 <= skip < n:
-        w[skip] = 0.0
-    total = w.sum()
-    return w * (mass / total) if total > 0 else np.zeros(n)
+def stick_breaking(rng: np.random.Generator, mass: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Split ``mass`` (R,) along each row of ``r`` (R, C): position q takes a fraction r_q of what
+    positions before it left, r_q ~ U(0, 1) drawn here where ``r`` is NaN; ``r`` 0 takes nothing,
+    1 takes all that is left. Returns (R, C) parts."""
+    r = np.where(np.isnan(r), rng.random(r.shape), r)
+    left = np.cumprod(np.concatenate([np.ones((r.shape[0], 1)), 1.0 - r[:, :-1]], axis=1), axis=1)
+    return mass[:, None] * r * left
 
 
 def _noisy_block(rng: np.random.Generator, target: np.ndarray, diagonal: bool) -> np.ndarray:
     r, c = target.shape
     if c == 1:
         return np.ones((r, 1))
+    matched = target.any(1)  # (r,)
+    uniform = ~matched & (rng.random(r) >= FALSE_CASE_RATE)
+    # the column that keeps its mass: the match, or a random one for a spurious peak
+    keep = np.where(matched, target.argmax(1), rng.integers(c, size=r))
+    if diagonal:
+        u = rng.uniform(0.0, DIAGONAL_LOSS, r)
+    else:
+        u = np.where(rng.random(r) < FALSE_CASE_RATE, rng.uniform(*FALSE_LOSS, r), rng.uniform(*MATCH_LOSS, r))
+    peak = np.where(matched, 1.0 - u, rng.uniform(*SPURIOUS_PEAK, r))  # (r,)
+    # a random order of the columns per row, the kept column last (irrelevant for uniform rows)
+    key = rng.random((r, c))
+    key[np.arange(r), keep] = np.where(uniform, key[np.arange(r), keep], 2.0)
+    order = np.argsort(key, axis=1)  # (r, c)
+    steps = np.full((r, c), np.nan)
+    steps[:, c - 2], steps[:, c - 1] = 1.0, 0.0  # peak rows: the last other column takes the rest
+    # near-uniform rows: the first d positions dip, positions d..c-1 share the dips
+    dips = np.arange(c)[None, :] < rng.integers(1, c, size=r)[:, None]  # (r, c)
+    lost = np.where(dips, rng.uniform(0.0, UNIFORM_DIP / c, (r, c)), 0.0)
+    steps[uniform, c - 2] = np.nan
+    steps[uniform, c - 1] = 1.0
+    steps[dips & uniform[:, None]] = 0.0
+    mass = np.where(uniform, lost.sum(1), 1.0 - peak)
+    values = stick_breaking(rng, mass, steps)  # (r, c) by position
+    values[uniform] += 1.0 / c - lost[uniform]
+    values[~uniform, c - 1] = peak[~uniform]
     out = np.empty((r, c))
-    for i in range(r):
-        hit = np.flatnonzero(target[i])
-        if hit.size:
-            j = int(hit[0])
-            if diagonal:
-                u = rng.uniform(0.0, 0.2)
-            elif rng.random() < 0.1:
-                u = rng.uniform(0.5, 0.65)  # a false case: the true match falls below 0.5
-            else:
-                u = rng.uniform(0.05, 0.3)
-            out[i] = _spread(rng, c, u, j)
-            out[i, j] = 1.0 - u
-        elif rng.random() < 0.1:
-            j = int(rng.integers(c))
-            peak = rng.uniform(0.4, 0.75)
-            out[i] = _spread(rng, c, 1.0 - peak, j)
-            out[i, j] = peak
-        else:
-            row = 1.0 / c * (1.0 + 0.1 * rng.standard_normal(c))
-            row = np.clip(row, 1e-6, None)
-            out[i] = row / row.sum()
+    np.put_along_axis(out, order, values, axis=1)
     return out
+
+
+def _view_identities(rng: np.random.Generator, n: int, spec: SyntheticSpec) -> tuple:
+    """The people of one view in its two frames (two arrays of ids in 0..n-1, in image order)."""
+    least = max(1, math.floor(spec.min_visible * n))  # >= 1: only fewer people than the journal's need it
+    first = rng.permutation(n)[:int(rng.integers(least, n + 1))]
+    absent = rng.permutation(np.setdiff1d(np.arange(n), first))
+    leave = int(rng.integers(0, min(spec.churn, len(first) - 1) + 1))  # never empties frame 2
+    enter = int(rng.integers(0, min(spec.churn, len(absent)) + 1))
+    second = np.concatenate([rng.permutation(first)[leave:], absent[:enter]])
+    return first, rng.permutation(second)
 
 
 def synthetic_sample(rng: np.random.Generator, spec: SyntheticSpec = SyntheticSpec()) -> tuple:
@@ -76,16 +106,7 @@ def synthetic_sample(rng: np.random.Generator, spec: SyntheticSpec = SyntheticSp
     images are view-major (view v, frame t is image 2v + t), people in random order per image."""
     views = int(rng.integers(spec.views[0], spec.views[1] + 1))
     n = int(rng.integers(spec.people[0], spec.people[1] + 1))
-    present1 = np.arange(n)
-    leave = rng.choice(present1, size=int(rng.integers(0, spec.churn + 1)), replace=False)
-    enter = n + np.arange(int(rng.integers(0, spec.churn + 1)))
-    present2 = np.concatenate([np.setdiff1d(present1, leave), enter])
-    ids = []
-    for _ in range(views):
-        for present in (present1, present2):
-            need = int(np.ceil(spec.min_visible * len(present)))
-            k = int(rng.integers(need, len(present) + 1))
-            ids.append(rng.permutation(rng.choice(present, size=k, replace=False)))
+    ids = [frame for _ in range(views) for frame in _view_identities(rng, n, spec)]
     image_of = np.concatenate([np.full(len(x), a) for a, x in enumerate(ids)])
     person = np.concatenate(ids)
     target = (person[:, None] == person[None, :]).astype(np.float64)

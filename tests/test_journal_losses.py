@@ -59,10 +59,15 @@ def test_journal_hinge_by_hand():
     counterpart = torch.tensor([False, True, True])
     out = loss_ops.journal_hinge(c, valid, counterpart, 0.5, 0.4)
     assert out.item() == pytest.approx(0.25, rel=1e-12)
-    # one index: empty max and min count as 0; relaxed: 1/2 [relu(-d - m2) + relu(d - m2)] * 2 / 2
+    # one index: the empty max counts as 0 and the empty min takes no term (the journal code's
+    # min with 100 on the diagonal): relaxed 1/2 [relu(0 - d - m2) + 0] * 2 / 2 = 0 for d = 0.7
     one = loss_ops.journal_hinge(torch.tensor([[0.7]], dtype=torch.float64), torch.tensor([True]),
                                  torch.tensor([False]), 0.5, 0.4)
-    assert one.item() == pytest.approx(0.5 * 2 * 0.3 / 2, rel=1e-12)
+    assert one.item() == 0.0
+    # with a counterpart: relu(0 + m - d) * 2 / 2 = 0.5 - 0.3
+    one = loss_ops.journal_hinge(torch.tensor([[0.3]], dtype=torch.float64), torch.tensor([True]),
+                                 torch.tensor([True]), 0.5, 0.4)
+    assert one.item() == pytest.approx(0.2, rel=1e-12)
 
 
 def test_bad_hinge_arguments():

@@ -146,6 +146,10 @@ def test_pseudo_labels_per_block():
 def loop_focal(a, y, gamma=2.0):
     vals = [float(v) for v in y.flatten()]
     pos = sum(vals) / len(vals)
+    if pos == 0:  # all zeros: negatives weigh 1
+        pos = 1.0
+    elif pos == 1:  # all ones: positives weigh 1
+        pos = 0.0
     total = 0.0
     for ai, yi in zip(a.flatten().tolist(), vals):
         total += -((1 - pos) * yi * (1 - ai) ** gamma * math.log(ai) + pos * (1 - yi) * ai ** gamma * math.log(1 - ai))
@@ -169,16 +173,27 @@ def test_losses_on_a_match_loops():
     k = torch.tensor([3, 2])
     ref = []
     for m, kk in zip(mats, k.tolist()):
-        sums = m.sum(0).tolist() + m.sum(1).tolist()
-        ref.append(np.mean([max(0.0, abs(s - (kk + 1) / 2) - (kk - 1) / 2) for s in sums]))
+        band = lambda sums: np.mean([max(0.0, abs(s - (kk + 1) / 2) - (kk - 1) / 2) for s in sums])  # noqa: E731
+        ref.append(band(m.sum(0).tolist()) + band(m.sum(1).tolist()))  # column mean + row mean
     assert sum_loss(a, valid, k).item() == pytest.approx(np.mean(ref))
+
+
+def test_focal_loss_of_one_class_only():
+    # all labels 0: negatives weigh 1, -mean(A^2 log(1 - A)); all 1: positives weigh 1
+    a = torch.tensor([[[0.5, 0.2], [0.1, 0.9]]], dtype=torch.float64)
+    valid = torch.ones(1, 2, dtype=torch.bool)
+    zeros = -np.mean([v ** 2 * math.log(1 - v) for v in (0.5, 0.2, 0.1, 0.9)])
+    ones = -np.mean([(1 - v) ** 2 * math.log(v) for v in (0.5, 0.2, 0.1, 0.9)])
+    assert focal_loss(a, torch.zeros_like(a), valid).item() == pytest.approx(zeros)
+    assert focal_loss(a, torch.ones_like(a), valid).item() == pytest.approx(ones)
+    assert loop_focal(a[0], torch.zeros(2, 2)) == pytest.approx(zeros)
 
 
 def test_sum_loss_by_hand():
     # K = 2: sums must lie in [1, 2]. A = [[0.5, 0.2], [0.9, 0.9]]: rows 0.7 (0.3 short), 1.8;
-    # columns 1.4, 1.1 -> (0.3 + 0 + 0 + 0) / 4
+    # columns 1.4, 1.1 -> (0 + 0) / 2 over the columns + (0.3 + 0) / 2 over the rows
     a = torch.tensor([[[0.5, 0.2], [0.9, 0.9]]], dtype=torch.float64)
-    assert sum_loss(a, torch.ones(1, 2, dtype=torch.bool), torch.tensor([2])).item() == pytest.approx(0.075)
+    assert sum_loss(a, torch.ones(1, 2, dtype=torch.bool), torch.tensor([2])).item() == pytest.approx(0.15)
 
 
 def test_gather_people_matches_loops():
