@@ -2,7 +2,9 @@
 
 Per frame, each view contributes two "images" to one STAN input: the last feature of each
 confirmed track updated in the previous frame (``time_since_update == 1`` after this frame's
-prediction), then the current detections. Features are L2-normalised; every block (a, b) of the
+prediction; the feature of the detection that updated it, the journal's ``last_feature``), then
+the current detections (a view without any gives one all-zero feature in their place, as the
+journal code does: it changes STAN's input, not the matches). Features are L2-normalised; every block (a, b) of the
 M x M input is the row softmax of the cosine block at the adaptive temperature with
 ``epsilon`` (MvMHAT++: 0.1). STAN gives A; A <- (A + A^T) / 2. For every pair of views
 (v, u), the detection block A[det_v, det_u] is thresholded (entries below ``threshold`` are no
@@ -110,7 +112,9 @@ class StanAssociation(ReleaseAssociation):
     def frame_assignment(self, views: Sequence[View], trackers: Mapping[View, Tracker],
                          detections: Mapping[View, Sequence[Detection]]) -> "_FrameA":
         """This frame's A over [view 1's tracks, view 1's detections, view 2's tracks, ...]
-        (tracks: confirmed, updated in the previous frame, in tracker order)."""
+        (tracks: confirmed, updated in the previous frame, in tracker order; a view without
+        detections gives one all-zero feature row in their place, as the journal code does, which
+        is in STAN's input but is no detection)."""
         if self._frame is not None and self._frame[0] is detections:
             return self._frame[1]
         groups, tracks, det_row = [], {}, {}
@@ -118,12 +122,12 @@ class StanAssociation(ReleaseAssociation):
             ts = [t for t in trackers[v].tracks
                   if t.is_confirmed() and t.time_since_update == 1 and t.detection is not None]
             tracks[v] = (sum(len(g) for g in groups), [t.track_id for t in ts])  # first row, IDs
-            groups.append(_unit([t.detection.feature for t in ts]) if ts else np.zeros((0, 1)))
+            groups.append(_unit([t.detection.feature for t in ts]) if ts else np.zeros((0, 0)))
             dets = [d.feature for d in detections[v]]
             det_row[v] = sum(len(g) for g in groups)  # first row of v's detections
-            groups.append(_unit(dets) if dets else np.zeros((0, 1)))
-        dim = max((g.shape[1] for g in groups if len(g)), default=1)
-        groups = [g if len(g) else np.zeros((0, dim)) for g in groups]
+            groups.append(_unit(dets) if dets else np.zeros((1, 0)))  # width 0: the zero row, widened below
+        dim = max((g.shape[1] for g in groups), default=1)
+        groups = [g if g.shape[1] else np.zeros((len(g), dim)) for g in groups]
         return _FrameA(self.assignment(groups), tracks, det_row, {v: len(detections[v]) for v in views})
 
     def first_level_proposals(self, frame: int, views: Sequence[View], trackers: Mapping[View, Tracker],

@@ -190,3 +190,24 @@ def test_people_seen_together_get_one_id_from_their_first_reported_frame():
     # the conference rules: each view its own IDs until a re-matching frame
     ids = run(make_scene(3, people=4, seed=3), association=ReleaseAssociation(renew_interval=10))
     assert not set(ids[3][1].values()) & set(ids[3][2].values())
+
+
+def test_a_view_without_detections_gives_stan_one_zero_row():
+    seen = []
+
+    class Record(PassThrough):
+        def forward(self, p, valid):
+            seen.append(p[0].numpy().copy())
+            return super().forward(p, valid)
+
+    e = np.eye(3)
+    dets = {1: [Detection([0, 0, 10, 20], 1, e[0]), Detection([0, 0, 10, 20], 1, e[1])], 2: [],
+            3: [Detection([0, 0, 10, 20], 1, e[1])]}
+    trackers = {v: Tracker(NearestNeighborDistanceMetric("cosine", 0.2), itertools.count(1)) for v in VIEWS}
+    partners = StanAssociation(Record()).partner_table(VIEWS, trackers, dets)
+    p = seen[0]
+    assert p.shape == (4, 4)  # view 1's two detections, view 2's zero row, view 3's detection
+    np.testing.assert_allclose(p[:2, 2], 1.0)  # a one-column block: softmax 1
+    np.testing.assert_allclose(p[2, [0, 1]], 0.5)  # the zero row: cosine 0 with everyone, uniform
+    assert partners.get(2, 1).tolist() == [] and partners.get(1, 2).tolist() == [-1, -1]
+    assert partners.get(1, 3).tolist() == [-1, 0]
