@@ -133,9 +133,11 @@ class StanAssociation(ReleaseAssociation):
     def first_level_proposals(self, frame: int, views: Sequence[View], trackers: Mapping[View, Tracker],
                               detections: Mapping[View, Sequence[Detection]]) -> Dict[View, FirstLevelProposal]:
         """Per view, the temporal block's threshold + Hungarian matches for Deep SORT's first
-        cascade level (none unless ``temporal`` is set); A is kept for this frame's partners."""
+        cascade level (none unless ``temporal`` is set: then an empty proposal, since the journal
+        leaves the first level's unmatched detections in detection order whatever it fuses);
+        A is kept for this frame's partners."""
         if self.temporal == "none":
-            return {}
+            return {v: FirstLevelProposal([], "none") for v in views}
         fa = self.frame_assignment(views, trackers, detections)
         self._frame = (detections, fa)
         out = {}

@@ -174,3 +174,13 @@ def test_config_field_and_its_cross_field_rule(tmp_path):
     assert tracker_params(track)["association"].temporal == "union_cascade"
     with pytest.raises(KeyError, match="temporal fusion"):
         StanAssociation(torch.nn.Identity(), temporal="no_use")
+
+
+def test_none_still_hands_the_tracker_an_empty_first_level():
+    # the journal reorders the first level's leftovers whatever it fuses ("no_use" included), so the
+    # stan mode always passes a proposal; an empty "none" one keeps the cascade's matches
+    mode = StanAssociation(PassThrough())
+    proposals = mode.first_level_proposals(1, (1, 2), {}, {1: [], 2: []})
+    assert {v: (p.matches, p.combine) for v, p in proposals.items()} == {1: ([], "none"), 2: ([], "none")}
+    tracker, dets = confirmed_pair()
+    assert tracker.match(dets, proposals[1]).matches == tracker.match(dets).matches == [(1, 0), (2, 1)]
