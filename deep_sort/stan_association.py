@@ -4,9 +4,9 @@ Per frame, each view contributes two "images" to one STAN input: the last featur
 confirmed track updated in the previous frame (``time_since_update == 1`` after this frame's
 prediction; the feature of the detection that updated it, the journal's ``last_feature``), then
 the current detections (a view without any gives one all-zero feature in their place, as the
-journal code does: it changes STAN's input, not the matches). Features are L2-normalised; every block (a, b) of the
-M x M input is the row softmax of the cosine block at the adaptive temperature with
-``epsilon`` (MvMHAT++: 0.1). STAN gives A; A <- (A + A^T) / 2. For every pair of views
+journal code does: it changes STAN's input, not the matches). Features are L2-normalised; every
+block (a, b) of the M x M input is the row softmax of the cosine block at the adaptive
+temperature with ``epsilon`` (MvMHAT++: 0.1). STAN gives A; A <- (A + A^T) / 2. For every pair of views
 (v, u), the detection block A[det_v, det_u] is thresholded (entries below ``threshold`` are no
 match) and solved by the Hungarian algorithm: these are the cross-view partners.
 
@@ -38,6 +38,8 @@ M1 of its first level (tracks updated in the previous frame): ``intersection``, 
 (M1 wins conflicts), ``union_assignment`` (M2 wins) or ``assignment`` (M2 alone)
 (:func:`~deep_sort.linear_assignment.combine_matches`). Later cascade levels and the IoU stage
 run on what is left. A is then computed before the views' matching and reused for the partners.
+With or without fusion the first level leaves its unmatched detections in detection order, as
+the journal's cascade does for every fusion type (an empty ``"none"`` proposal).
 """
 from __future__ import annotations
 
