@@ -29,6 +29,12 @@ class FramePlan:
     track IDs to change in view v before the assignments are applied (the tracks keep their
     state and stored features; assignments use the new IDs). ``dropped[v]``: unassigned
     detections of view v that start no track either (they are ignored this frame).
+
+    A negative ID in ``assignments`` stands for a fresh ID not drawn yet (a mode that lets a
+    later view take the ID of a track an earlier view starts this frame, as MvMHAT++ does): the
+    multi-view tracker replaces each distinct one by the scene's next ID in order of first
+    appearance (views in order, each view's pairs in order) before applying the plan (so before
+    any unassigned detection draws its own).
     """
 
     assignments: Dict[View, Assignments]

@@ -62,7 +62,10 @@ def matching_cascade(cost: Union[np.ndarray, LevelCost], track_age: Sequence[int
     ``first_level``: replaces the matches of the tracks with age 1 (``(row, col_id)``) by the
     matches it returns for them (e.g. :func:`combine_matches` with matches found elsewhere); the
     next level sees the columns open before, less those it returns, in input order (as MvMHAT++
-    does; later first-come-first-served rules can see the order). None: Deep SORT's cascade.
+    does with every fusion type, ``no_use`` included: a set difference, which for a frame's few
+    detection indices iterates in ascending order unless CPython's hash table is smaller than the
+    largest index; later first-come-first-served rules can see the order). None: Deep SORT's
+    cascade (its leftovers: unassigned columns in input order, then assigned ones over the cost).
     """
     if callable(cost):
         if col_ids is None:

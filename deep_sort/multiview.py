@@ -109,6 +109,7 @@ class MultiViewTracker:
         t1 = time.perf_counter()
         plan = self.association.associate(frame, self.views, self.trackers, dets, temporal)
         t2 = time.perf_counter()
+        self._draw_fresh_ids(plan.assignments)
         for v in self.views:
             self.trackers[v].relabel(plan.relabel.get(v, {}))
             self.trackers[v].apply(dets[v], plan.assignments.get(v, []), plan.keep_alive,
@@ -118,6 +119,19 @@ class MultiViewTracker:
         self.timings["per_view"] += (tp - t0) + (t1 - tq) + (t3 - t2)
         self.timings["cross_view"] += (tq - tp) + (t2 - t1)
         return out
+
+    def _draw_fresh_ids(self, assignments: Dict[View, List[Tuple[int, int]]]) -> None:
+        """Replace the plan's placeholder IDs (negative: see :class:`~deep_sort.association.FramePlan`)
+        by the scene's next IDs, in order of first appearance, views in order."""
+        fresh: Dict[int, int] = {}
+        for v in self.views:
+            pairs = assignments.get(v, [])
+            if not any(tid < 0 for tid, _ in pairs):
+                continue
+            for tid, _ in pairs:
+                if tid < 0 and tid not in fresh:
+                    fresh[tid] = next(self.ids)
+            assignments[v] = [(fresh.get(tid, tid), d) for tid, d in pairs]
 
     def _report(self, tracker: Tracker) -> List[Tuple[int, np.ndarray]]:
         if self.output_box == "detection":

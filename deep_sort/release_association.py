@@ -84,9 +84,11 @@ class ReleaseAssociation:
         """Rule 0: the release's order of a view's detections (:func:`release_order`)."""
         return release_order(detections)
 
-    def associate(self, frame: int, views: Sequence[View], trackers: Mapping[View, Tracker],
-                  detections: Mapping[View, Sequence[Detection]],
-                  temporal: Mapping[View, TemporalMatches]) -> FramePlan:
+    def temporal_split(self, frame: int, views: Sequence[View], temporal: Mapping[View, TemporalMatches]
+                       ) -> Tuple[Dict[View, Assignments], Dict[View, Assignments], Dict[View, List[int]]]:
+        """Rule 3's split of each view's temporal matches: ``primary`` (kept, and lent to other
+        views), ``backup`` (put back at a re-matching frame) and ``pending`` (the detections that
+        look for a cross-view ID, in Deep SORT's order; visited in reverse)."""
         rematch = bool(self.renew_interval) and frame % self.renew_interval == 0
         primary: Dict[View, Assignments] = {}
         backup: Dict[View, Assignments] = {}
@@ -99,6 +101,12 @@ class ReleaseAssociation:
             else:
                 primary[v], backup[v] = list(tm.matches), []
                 pending[v] = list(tm.unmatched_detections)
+        return primary, backup, pending
+
+    def associate(self, frame: int, views: Sequence[View], trackers: Mapping[View, Tracker],
+                  detections: Mapping[View, Sequence[Detection]],
+                  temporal: Mapping[View, TemporalMatches]) -> FramePlan:
+        primary, backup, pending = self.temporal_split(frame, views, temporal)
         track_of = {v: dict((d, tid) for tid, d in primary[v]) for v in views}
         partners = self.partner_table(views, trackers, detections)
 

@@ -2,15 +2,32 @@
 
 Per frame, each view contributes two "images" to one STAN input: the last feature of each
 confirmed track updated in the previous frame (``time_since_update == 1`` after this frame's
-prediction), then the current detections. Features are L2-normalised; every block (a, b) of the
-M x M input is the row softmax of the cosine block at the adaptive temperature with
-``epsilon`` (MvMHAT++: 0.1). STAN gives A; A <- (A + A^T) / 2. For every pair of views
+prediction; the feature of the detection that updated it, the journal's ``last_feature``), then
+the current detections (a view without any gives one all-zero feature in their place, as the
+journal code does: it changes STAN's input, not the matches). Features are L2-normalised; every
+block (a, b) of the M x M input is the row softmax of the cosine block at the adaptive
+temperature with ``epsilon`` (MvMHAT++: 0.1). STAN gives A; A <- (A + A^T) / 2. For every pair of views
 (v, u), the detection block A[det_v, det_u] is thresholded (entries below ``threshold`` are no
 match) and solved by the Hungarian algorithm: these are the cross-view partners.
 
-Everything else is the release's rules (:class:`~deep_sort.release_association.ReleaseAssociation`:
-the detection order, the temporal matches kept, partners taking the IDs of tracks matched in
-other views, re-matching every ``renew_interval`` frames; MvMHAT++: 10).
+IDs follow the conference release's rules (:class:`~deep_sort.release_association.ReleaseAssociation`:
+the detection order, the temporal matches kept, a pending detection taking the ID its partner
+has in another view, re-matching every ``renew_interval`` frames; MvMHAT++: 10) as the journal's
+frame loop applies them (its ``deep_sort/update.py`` and ``Tracker.update``), which differs in
+three ways:
+
+* Views are decided one after another, in order. A view looks up its pending detections'
+  partners in the *final* assignments of the views before it (temporal matches, IDs they took
+  from other views, and tracks they start this frame) and in the temporal matches of the views
+  after it. So a person who appears in several views at once gets one ID in all of them in the
+  same frame, and IDs chain through views (the conference looks up temporal matches only). New
+  tracks are handed over as placeholder IDs (:class:`~deep_sort.association.FramePlan`), drawn
+  view by view in detection order.
+* No detection is dropped: a cross-view claim discarded because the view's own temporal step
+  holds that ID (or a put-back match whose detection was re-assigned) leaves the detection to
+  start a new track.
+* Only IDs in some view's final assignments are kept alive (not those of put-back matches the
+  re-matching discarded).
 
 Optionally (``temporal``, config ``track.stan_temporal``; the journal code's
 ``inference_time_assign_type``, released default ``no_use`` = ``"none"``) each view's temporal
@@ -21,20 +38,23 @@ M1 of its first level (tracks updated in the previous frame): ``intersection``, 
 (M1 wins conflicts), ``union_assignment`` (M2 wins) or ``assignment`` (M2 alone)
 (:func:`~deep_sort.linear_assignment.combine_matches`). Later cascade levels and the IoU stage
 run on what is left. A is then computed before the views' matching and reused for the partners.
+With or without fusion the first level leaves its unmatched detections in detection order, as
+the journal's cascade does for every fusion type (an empty ``"none"`` proposal).
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import torch
 
-from deep_sort.association import View
+from deep_sort.association import Assignments, FramePlan, View
 from deep_sort.detection import Detection
 from deep_sort.linear_assignment import COMBINE, adaptive_softmax, threshold_matching
-from deep_sort.release_association import ReleaseAssociation
-from deep_sort.tracker import FirstLevelProposal, Tracker
+from deep_sort.release_association import ReleaseAssociation, _without_conflicts
+from deep_sort.tracker import FirstLevelProposal, TemporalMatches, Tracker
 
 
 def _unit(rows: List[np.ndarray]) -> np.ndarray:
@@ -64,7 +84,7 @@ def threshold_hungarian(block: np.ndarray, threshold: float) -> List[Tuple[int, 
 
 
 class StanAssociation(ReleaseAssociation):
-    """The release's association rules with cross-view partners from STAN (module docstring).
+    """The journal's association: cross-view partners from STAN, views in sequence (module docstring).
 
     ``stan``: a trained :class:`~models.stan.STAN` (``models.stan.load_stan``), run on the CPU in
     eval mode; ``delta``, ``epsilon``: the block softmax; ``threshold``: entries of A below it are
@@ -94,7 +114,9 @@ class StanAssociation(ReleaseAssociation):
     def frame_assignment(self, views: Sequence[View], trackers: Mapping[View, Tracker],
                          detections: Mapping[View, Sequence[Detection]]) -> "_FrameA":
         """This frame's A over [view 1's tracks, view 1's detections, view 2's tracks, ...]
-        (tracks: confirmed, updated in the previous frame, in tracker order)."""
+        (tracks: confirmed, updated in the previous frame, in tracker order; a view without
+        detections gives one all-zero feature row in their place, as the journal code does, which
+        is in STAN's input but is no detection)."""
         if self._frame is not None and self._frame[0] is detections:
             return self._frame[1]
         groups, tracks, det_row = [], {}, {}
@@ -102,20 +124,22 @@ class StanAssociation(ReleaseAssociation):
             ts = [t for t in trackers[v].tracks
                   if t.is_confirmed() and t.time_since_update == 1 and t.detection is not None]
             tracks[v] = (sum(len(g) for g in groups), [t.track_id for t in ts])  # first row, IDs
-            groups.append(_unit([t.detection.feature for t in ts]) if ts else np.zeros((0, 1)))
+            groups.append(_unit([t.detection.feature for t in ts]) if ts else np.zeros((0, 0)))
             dets = [d.feature for d in detections[v]]
             det_row[v] = sum(len(g) for g in groups)  # first row of v's detections
-            groups.append(_unit(dets) if dets else np.zeros((0, 1)))
-        dim = max((g.shape[1] for g in groups if len(g)), default=1)
-        groups = [g if len(g) else np.zeros((0, dim)) for g in groups]
+            groups.append(_unit(dets) if dets else np.zeros((1, 0)))  # width 0: the zero row, widened below
+        dim = max((g.shape[1] for g in groups), default=1)
+        groups = [g if g.shape[1] else np.zeros((len(g), dim)) for g in groups]
         return _FrameA(self.assignment(groups), tracks, det_row, {v: len(detections[v]) for v in views})
 
     def first_level_proposals(self, frame: int, views: Sequence[View], trackers: Mapping[View, Tracker],
                               detections: Mapping[View, Sequence[Detection]]) -> Dict[View, FirstLevelProposal]:
         """Per view, the temporal block's threshold + Hungarian matches for Deep SORT's first
-        cascade level (none unless ``temporal`` is set); A is kept for this frame's partners."""
+        cascade level (none unless ``temporal`` is set: then an empty proposal, since the journal
+        leaves the first level's unmatched detections in detection order whatever it fuses);
+        A is kept for this frame's partners."""
         if self.temporal == "none":
-            return {}
+            return {v: FirstLevelProposal([], "none") for v in views}
         fa = self.frame_assignment(views, trackers, detections)
         self._frame = (detections, fa)
         out = {}
@@ -125,6 +149,38 @@ class StanAssociation(ReleaseAssociation):
             pairs = threshold_matching(block, self.match_threshold)[0] if len(ids) and fa.n_det[v] else []
             out[v] = FirstLevelProposal([(ids[r], d) for r, d in pairs], self.temporal)
         return out
+
+    def associate(self, frame: int, views: Sequence[View], trackers: Mapping[View, Tracker],
+                  detections: Mapping[View, Sequence[Detection]],
+                  temporal: Mapping[View, TemporalMatches]) -> FramePlan:
+        """The journal's frame loop (module docstring): views decided one after another, each
+        looking up its pending detections' partners in the final assignments of the views before
+        it and in the temporal matches of the views after it."""
+        primary, backup, pending = self.temporal_split(frame, views, temporal)
+        partners = self.partner_table(views, trackers, detections)
+        lent = {v: {d: tid for tid, d in primary[v]} for v in views}  # detection -> ID other views may take
+        fresh = itertools.count(-1, -1)  # placeholders for IDs drawn by the multi-view tracker
+        assignments: Dict[View, Assignments] = {}
+        for v in views:
+            taken: Set[int] = set()
+            possible: Assignments = []
+            for d in reversed(pending[v]):
+                for u in views:
+                    if u == v or not lent[u]:
+                        continue
+                    tid = lent[u].get(partners.get(v, u)[d])
+                    if tid is not None and tid not in taken:
+                        possible.append((tid, d))
+                        taken.add(tid)
+                        break
+            final = (primary[v] + _without_conflicts(backup[v], possible)
+                     + _without_conflicts(possible, primary[v]))
+            used = {d for _, d in final}
+            final += [(next(fresh), d) for d in range(len(detections[v])) if d not in used]
+            assignments[v] = final
+            lent[v] = {d: tid for tid, d in final}
+        keep_alive = {tid for v in views for tid, _ in assignments[v] if tid > 0}
+        return FramePlan(assignments, keep_alive)
 
     def partner_table(self, views: Sequence[View], trackers: Mapping[View, Tracker],
                       detections: Mapping[View, Sequence[Detection]]) -> "_StanPartners":

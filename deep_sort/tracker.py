@@ -37,7 +37,9 @@ class FirstLevelProposal:
     """Matches found outside the cascade for the tracks it matches first (confirmed, updated in
     the previous frame), and how :meth:`Tracker.match` combines them with its own first-level
     matches: ``matches`` as ``(track_id, detection index)``; ``combine`` a key of
-    :data:`deep_sort.linear_assignment.COMBINE` (``"none"``: ignored)."""
+    :data:`deep_sort.linear_assignment.COMBINE` (``"none"``: the cascade's own matches; only the
+    order of the detections it leaves to later levels changes, see
+    :func:`~deep_sort.linear_assignment.matching_cascade`)."""
 
     matches: List[Tuple[int, int]]
     combine: str = "none"
@@ -152,7 +154,7 @@ class Tracker:
 
             ages = [tracks[i].time_since_update for i in cascade]
             first_level = None
-            if proposal is not None and proposal.combine != "none":
+            if proposal is not None:
                 first_level = self._first_level(proposal, ids, ages, gating, len(detections))
             pos_matches, _, unmatched_dets = la.matching_cascade(
                 level_cost, ages, self.metric.matching_threshold, self.max_age, unmatched_dets, first_level)

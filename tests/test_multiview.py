@@ -177,6 +177,25 @@ def test_association_mode_can_relabel_tracks():
         mv.trackers[2].relabel({99999: 5})
 
 
+class FreshPlaceholders:
+    """Frame 1: view 1 starts tracks under placeholders -2 (detection 1) and -1 (detection 0);
+    view 2 takes -1 for its detection 0, view 3 has its own -3 and -1 again."""
+
+    def associate(self, frame, views, trackers, detections, temporal):
+        return FramePlan({1: [(-2, 1), (-1, 0)], 2: [(-1, 0)], 3: [(-3, 1), (-1, 0)]}, set())
+
+
+def test_placeholder_ids_are_drawn_in_order_of_first_appearance():
+    mv = MultiViewTracker(VIEWS, association=FreshPlaceholders())
+    det = lambda x: Detection([x, 0, 10, 20], 1.0, np.ones(4))  # noqa: E731
+    mv.update(1, {1: [det(0), det(50)], 2: [det(0), det(50)], 3: [det(0), det(50)]})
+    assert [t.track_id for t in mv.trackers[1].tracks] == [1, 2]  # -2 -> 1, -1 -> 2 (in pair order)
+    assert [t.track_id for t in mv.trackers[3].tracks] == [3, 2]  # -3 -> 3
+    # unassigned detections draw their IDs when the plan is applied, after every placeholder
+    assert [t.track_id for t in mv.trackers[2].tracks] == [2, 4]
+    assert [t.detection.tlwh[0] for t in mv.trackers[3].tracks] == [50, 0]
+
+
 def test_kalman_output_box():
     scene = make_scene(12)
     dets = {f: {v: d for v, (_, d) in views.items()} for f, views in scene.items()}
