@@ -110,19 +110,7 @@ class ReleaseAssociation:
         track_of = {v: dict((d, tid) for tid, d in primary[v]) for v in views}
         partners = self.partner_table(views, trackers, detections)
 
-        possible: Dict[View, Assignments] = {}
-        for v in views:
-            taken: Set[int] = set()
-            possible[v] = []
-            for d in reversed(pending[v]):
-                for u in views:
-                    if u == v or not track_of[u]:
-                        continue
-                    tid = track_of[u].get(partners.get(v, u)[d])
-                    if tid is not None and tid not in taken:
-                        possible[v].append((tid, d))
-                        taken.add(tid)
-                        break
+        possible = {v: claims(v, views, pending[v], track_of, partners) for v in views}
 
         keep_alive = {tid for v in views for tid, _ in primary[v] + backup[v] + possible[v]}
         assignments, dropped = {}, {}
@@ -135,6 +123,26 @@ class ReleaseAssociation:
             if lost:
                 dropped[v] = lost
         return FramePlan(assignments, keep_alive, dropped=dropped)
+
+
+def claims(v: View, views: Sequence[View], pending: Sequence[int], lent: Mapping[View, Mapping[int, int]],
+           partners) -> Assignments:
+    """Rule 2: the IDs view ``v``'s ``pending`` detections (visited in reverse) take from their
+    cross-view partners: for each, the first other view ``u`` (in order) whose partner detection
+    holds an ID in ``lent[u]`` (detection -> ID) not yet taken in ``v``; ``partners.get(v, u)[d]``
+    is ``u``'s partner of ``v``'s detection ``d``, or -1."""
+    taken: Set[int] = set()
+    out: Assignments = []
+    for d in reversed(pending):
+        for u in views:
+            if u == v or not lent[u]:
+                continue
+            tid = lent[u].get(partners.get(v, u)[d])
+            if tid is not None and tid not in taken:
+                out.append((tid, d))
+                taken.add(tid)
+                break
+    return out
 
 
 def _without_conflicts(pairs: Assignments, winners: Assignments) -> Assignments:

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -53,7 +53,7 @@ import torch
 from deep_sort.association import Assignments, FramePlan, View
 from deep_sort.detection import Detection
 from deep_sort.linear_assignment import COMBINE, adaptive_softmax, threshold_matching
-from deep_sort.release_association import ReleaseAssociation, _without_conflicts
+from deep_sort.release_association import ReleaseAssociation, _without_conflicts, claims
 from deep_sort.tracker import FirstLevelProposal, TemporalMatches, Tracker
 
 
@@ -162,17 +162,7 @@ class StanAssociation(ReleaseAssociation):
         fresh = itertools.count(-1, -1)  # placeholders for IDs drawn by the multi-view tracker
         assignments: Dict[View, Assignments] = {}
         for v in views:
-            taken: Set[int] = set()
-            possible: Assignments = []
-            for d in reversed(pending[v]):
-                for u in views:
-                    if u == v or not lent[u]:
-                        continue
-                    tid = lent[u].get(partners.get(v, u)[d])
-                    if tid is not None and tid not in taken:
-                        possible.append((tid, d))
-                        taken.add(tid)
-                        break
+            possible = claims(v, views, pending[v], lent, partners)
             final = (primary[v] + _without_conflicts(backup[v], possible)
                      + _without_conflicts(possible, primary[v]))
             used = {d for _, d in final}
