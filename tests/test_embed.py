@@ -21,8 +21,10 @@ def test_pixel_conventions_by_hand():
     imagenet = network_input(crops, "imagenet")
     expected = [(v / 255 - m) / s for v, m, s in zip((200, 100, 7), IMAGENET_MEAN, IMAGENET_STD)]
     torch.testing.assert_close(imagenet[0, :, 1, 1], torch.tensor(expected), rtol=1e-6, atol=1e-6)
+    inception = network_input(crops, "inception")  # the journal's ViT: RGB, (x/255 - 0.5)/0.5
+    torch.testing.assert_close(inception[0, :, 0, 1], torch.tensor([200 / 127.5 - 1, 100 / 127.5 - 1, 7 / 127.5 - 1]))
     assert set(PIXELS) == set(CHOICES["data.pixels"])  # the config's choices are the ones that exist
-    with pytest.raises(KeyError, match=r"unknown pixel convention 'rgb'; valid: \['bgr255', 'imagenet'\]"):
+    with pytest.raises(KeyError, match=r"unknown pixel convention 'rgb'; valid: \['bgr255', 'imagenet', 'inception'\]"):
         network_input(crops, "rgb")
 
 

@@ -1,7 +1,7 @@
 """The journal's ViT-S/16 backbone (``model.backbone=vit_s16``, timm): heads, weight files in the
 forms they are released in (safetensors from the Hugging Face cache, torch files, the journal's
-training checkpoint), errors for files of another network, the ``inception`` pixel convention,
-and a training step of the journal profile with it. The reference is timm's own model."""
+training checkpoint), errors for files of another network, and a training step of the journal
+profile with it. The reference is timm's own model."""
 import pytest
 import timm
 import torch
@@ -13,7 +13,6 @@ import train
 from config import ModelConfig, load_config
 from datasets.synthetic.generate import generate_dataset
 from engine.checkpoint import load_model
-from loader.crops import network_input
 from models.embedding import VIT_S16_IMAGENET, WeightsError, build_model, imagenet_weights_path
 
 
@@ -101,13 +100,6 @@ def test_files_of_other_networks_are_errors(tmp_path, reference):
     broken.write_bytes(b"not a safetensors file")
     with pytest.raises(WeightsError, match="cannot read weights file .*broken.safetensors"):
         build_model("vit_s16", weights=str(broken))
-
-
-def test_inception_pixels():
-    crops = torch.tensor([0, 255, 51], dtype=torch.uint8).view(1, 3, 1, 1).expand(1, 3, 2, 2)
-    x = network_input(crops, "inception")
-    assert x.dtype == torch.float32 and x.shape == (1, 3, 2, 2)
-    assert torch.allclose(x[0, :, 0, 0], torch.tensor([-1.0, 1.0, 51 / 127.5 - 1]))  # RGB order kept
 
 
 def test_journal_profile_trains_a_vit(tmp_path):
