@@ -125,8 +125,15 @@ def test_unmatched_first_level_tracks_still_reach_the_iou_stage():
     assert sorted(tracker.match(dets, FirstLevelProposal([(1, 1)], "assignment")).matches) == [(1, 1), (2, 0)]
 
 
-def scene_ids(temporal):
+def scene_ids(temporal, wobble=0.0):
+    """IDs of the noisy 60-frame scene; ``wobble``: features and boxes scaled by 1 + wobble x N(0, 1)
+    entry by entry (rounding of the size another CPU's arithmetic could differ by, and more)."""
     scene = make_scene(60, people=5, noise=0.3, seed=7, absent={(2, 1): (10, 14), (3, 4): (20, 35)})
+    if wobble:
+        rng = np.random.default_rng(11)
+        jitter = lambda x: x * (1 + wobble * rng.standard_normal(np.shape(x)))  # noqa: E731
+        scene = {f: {v: (persons, [Detection(jitter(d.tlwh), d.confidence, jitter(d.feature)) for d in dets])
+                     for v, (persons, dets) in views.items()} for f, views in scene.items()}
     return run(scene, association=StanAssociation(PassThrough(), renew_interval=10, temporal=temporal))
 
 
@@ -138,7 +145,12 @@ def digest(ids):
 def test_none_is_the_stan_mode_as_before():
     # recorded with the stan mode before the fusion existed (commit 3de6678), same scene and stand-in STAN,
     # then again when the mode took the journal's frame loop (views in sequence, no dropped detections)
-    assert digest(scene_ids("none")) == "4bf5f855b632e05f7590ef5af90dc1976f3d358ed3d48bc3c27a881863c7cbc8"
+    recorded = "4bf5f855b632e05f7590ef5af90dc1976f3d358ed3d48bc3c27a881863c7cbc8"
+    assert digest(scene_ids("none")) == recorded
+    # no decision of this run sits on a knife edge: perturbations far above float32 rounding (where
+    # CPUs may differ) give the same IDs, so the recorded digest is the same on any CPU
+    for wobble in (1e-6, 1e-5):
+        assert digest(scene_ids("none", wobble)) == recorded
 
 
 def test_fusion_modes_run_end_to_end_and_compute_a_once_per_frame():
