@@ -76,13 +76,6 @@ def stan_input(groups: Sequence[np.ndarray], delta: float, epsilon: float) -> np
     return out
 
 
-def threshold_hungarian(block: np.ndarray, threshold: float) -> List[Tuple[int, int]]:
-    """Pairs (row, col) of ``block`` chosen by the Hungarian algorithm after entries below
-    ``threshold`` are set to 0; pairs on a 0 entry are not matches
-    (:func:`~deep_sort.linear_assignment.threshold_matching`)."""
-    return threshold_matching(block, threshold)[0]
-
-
 class StanAssociation(ReleaseAssociation):
     """The journal's association: cross-view partners from STAN, views in sequence (module docstring).
 
@@ -146,7 +139,7 @@ class StanAssociation(ReleaseAssociation):
         for v in views:
             first, ids = fa.tracks[v]
             block = fa.a[first:first + len(ids), fa.det_row[v]:fa.det_row[v] + fa.n_det[v]]
-            pairs = threshold_matching(block, self.match_threshold)[0] if len(ids) and fa.n_det[v] else []
+            pairs = threshold_matching(block, self.match_threshold)[0]
             out[v] = FirstLevelProposal([(ids[r], d) for r, d in pairs], self.temporal)
         return out
 
@@ -184,9 +177,8 @@ class StanAssociation(ReleaseAssociation):
                     continue
                 partner = np.full(nv, -1)
                 nu = fa.n_det[u]
-                block = fa.a[fa.det_row[v]:fa.det_row[v] + nv, fa.det_row[u]:fa.det_row[u] + nu] \
-                    if nv and nu else np.zeros((nv, nu))
-                for i, j in threshold_hungarian(block, self.match_threshold):
+                block = fa.a[fa.det_row[v]:fa.det_row[v] + nv, fa.det_row[u]:fa.det_row[u] + nu]
+                for i, j in threshold_matching(block, self.match_threshold)[0]:
                     partner[i] = j
                 partners[(v, u)] = partner
         return _StanPartners(partners)

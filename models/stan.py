@@ -210,7 +210,6 @@ def load_stan(path: Union[str, Path]) -> tuple:
         state = torch.load(path, map_location="cpu", weights_only=False)  # as engine.checkpoint: own files (RNG state inside)
     except Exception as e:  # noqa: BLE001 - any unreadable file is reported the same way
         raise StanFileError(f"cannot read STAN file {path}: {e}") from None
-    released = released_stan_state(state)
     if isinstance(state, dict) and state.get("kind") == "stan":
         variant, weights, meta = state["variant"], state["state_dict"], state.get("meta", {})
     elif isinstance(state, dict) and isinstance(state.get("loss_state"), dict) and "config" in state:
@@ -220,7 +219,7 @@ def load_stan(path: Union[str, Path]) -> tuple:
         meta = {"from_checkpoint": str(path), "step": state.get("step")}
         if variant == "none" or not weights:
             raise StanFileError(f"{path}: a training checkpoint without a STAN (model.stan={variant})")
-    elif released is not None:
+    elif (released := released_stan_state(state)) is not None:
         (variant, weights), meta = released, {"released": str(path)}
     else:
         raise StanFileError(f"{path}: not a STAN file (no 'kind: stan'), nor a training checkpoint with a STAN, "

@@ -9,11 +9,12 @@ import torch
 
 from config import TrackConfig, load_config
 from deep_sort.detection import Detection
+from deep_sort.linear_assignment import threshold_matching
 from deep_sort.multiview import make_association
 from deep_sort.release_association import ReleaseAssociation
 from deep_sort.nn_matching import NearestNeighborDistanceMetric
 from deep_sort.tracker import TemporalMatches, Tracker
-from deep_sort.stan_association import StanAssociation, stan_input, threshold_hungarian
+from deep_sort.stan_association import StanAssociation, stan_input
 from models.stan import STAN, StanFileError, save_stan
 from pipeline.tracking import tracker_params
 from tools import pretrain_stan
@@ -41,11 +42,11 @@ def test_stan_input_blocks():
                                rtol=1e-12)
 
 
-def test_threshold_hungarian_by_hand():
+def test_threshold_matching_by_hand():
     block = np.array([[0.6, 0.55], [0.58, 0.2], [0.1, 0.3]])
     # after the threshold: [[0.6, 0.55], [0.58, 0], [0, 0]]; best: (0,1) + (1,0) = 1.13 > 0.6
-    assert threshold_hungarian(block, 0.5) == [(0, 1), (1, 0)]
-    assert threshold_hungarian(np.zeros((0, 2)), 0.5) == []
+    assert threshold_matching(block, 0.5)[0] == [(0, 1), (1, 0)]
+    assert threshold_matching(np.zeros((0, 2)), 0.5)[0] == []
 
 
 def test_partners_follow_the_symmetrised_assignment():
