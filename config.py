@@ -25,12 +25,8 @@ from typing import Any, Optional, Sequence, Union
 import yaml
 
 from atomic import atomic_open
-from errors import KnownError
+from errors import ConfigError  # noqa: F401 - config.ConfigError, raised below and by the runners
 from metrics.families import FAMILIES
-
-
-class ConfigError(KnownError, ValueError):
-    """A config file or override that does not fit the schema below."""
 
 
 @dataclass

@@ -4,7 +4,8 @@ A *known* error is bad input or an output that cannot be written: its message na
 line), the config key or the name at fault, and a traceback would add nothing. Every known error
 class derives from :class:`KnownError`; each lives next to the code that raises it:
 
-    config.ConfigError                  a config file or override outside the schema (key named)
+    ConfigError                         a config file or override outside the schema, or settings that
+                                        do not go together (key named; config.py and the runners)
     loader.layout.DatasetError          the dataset on disk, its manifest, a corrupt image
     datasets.convert.common.ConvertError  a downloaded dataset its converter cannot read (file, line)
     loader.mot.MotFormatError           a malformed MOT row or file (file:line: problem)
@@ -31,6 +32,11 @@ from typing import Callable
 
 class KnownError(Exception):
     """Base of the errors the user can fix (see the module docstring)."""
+
+
+class ConfigError(KnownError, ValueError):
+    """A config file or override that does not fit the schema of ``config.py``, or settings that
+    do not go together (checked where the objects are built); importable as ``config.ConfigError``."""
 
 
 class UnknownNameError(KnownError, KeyError):

@@ -12,10 +12,10 @@ from typing import Dict, Iterable, Mapping, Optional, Sequence, Tuple
 import numpy as np
 from tqdm import tqdm
 
-from config import ConfigError
 from deep_sort.association import Association, View
 from deep_sort.detection import Detection
 from deep_sort.multiview import MultiViewTracker, make_association
+from errors import ConfigError
 from loader.boxes import BoxTable
 from models.stan import StanFileError, load_stan
 
