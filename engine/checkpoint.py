@@ -22,7 +22,7 @@ import torch
 
 from atomic import atomic_path, remove_orphans
 from errors import KnownError
-from models.embedding import backbone_state, build_model, describe, expected_files, library, read_weights
+from models.embedding import WeightsError, backbone_state, build_model, describe, expected_files, library, read_weights
 
 if TYPE_CHECKING:
     from config import ModelConfig
@@ -94,7 +94,10 @@ def _read(path: Path):
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     if path.suffix == ".safetensors":  # a released timm backbone as the Hugging Face hub serves it
-        return read_weights(path)
+        try:
+            return read_weights(path)
+        except WeightsError as e:  # a checkpoint's error, as for any other file given as one
+            raise CheckpointError(str(e)) from None
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:

@@ -22,6 +22,13 @@ def torch_on_a_full_disk(obj, f):
     raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 4160 vs 4054")
 
 
+def test_an_unreadable_safetensors_checkpoint_is_a_checkpoint_error(tmp_path):
+    path = tmp_path / "vit.safetensors"
+    path.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{trunc")  # a header length, then a cut header
+    with pytest.raises(CheckpointError, match=rf"cannot read weights file {path}: "):
+        load_checkpoint(path)
+
+
 def listing(folder):
     return sorted(os.listdir(folder))
 
