@@ -38,7 +38,7 @@ import torch.nn.functional as F
 import torchvision
 
 from errors import KnownError, UnknownNameError
-from models.hub import hf_cache_path, hub_path, weights_file
+from models.hub import hf_cache_path, hub_path, released_state, weights_file
 
 
 class ImageBatchNorm2d(nn.BatchNorm2d):
@@ -124,20 +124,12 @@ def expected_files() -> str:
 
 
 def _state_dict(obj) -> Optional[dict]:
-    """The backbone state dict a released file holds, or None: ``obj`` itself, or ``obj['model']``
-    (the released MvMHAT training's file, DeiT-style ViT files), with a ``module.`` prefix on every
-    key removed; of the journal's checkpoint (``feature_extractor.*`` and ``dhn_model.*`` keys) the
-    ``feature_extractor.*`` part."""
-    if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
-        obj = obj["model"]
-    if not isinstance(obj, dict) or not obj or not all(isinstance(k, str) for k in obj):
+    """The backbone state dict a released file holds (:func:`models.hub.released_state`: the
+    released MvMHAT training's ``{'model': ...}``, DeiT-style ViT files, the ``feature_extractor.*``
+    part of the journal's checkpoint), or None; its values must be tensors."""
+    obj = released_state(obj, "feature_extractor.")
+    if obj is None or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         return None
-    if not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        return None
-    for prefix in ("module.", "feature_extractor."):
-        part = {k[len(prefix):]: v for k, v in obj.items() if k.startswith(prefix)}
-        if part and (len(part) == len(obj) or prefix == "feature_extractor."):
-            obj = part
     return obj
 
 

@@ -2,6 +2,7 @@
 
 Two caches are read: torch's hub cache (torchvision's ImageNet and detector weights) and the
 Hugging Face hub cache (timm's weights, e.g. the journal's ViT-S/16).
+:func:`released_state` unwraps the state dict a released training file holds.
 """
 from __future__ import annotations
 
@@ -15,6 +16,23 @@ import torch
 def hub_path(url: str) -> Path:
     """Where torch keeps the file of ``url`` in the local hub cache (``<hub dir>/checkpoints/``)."""
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
+
+
+def released_state(obj, part: str) -> Optional[dict]:
+    """The state dict a released weights file holds, or None when ``obj`` is no dict with string
+    keys: ``obj`` itself, or ``obj['model']`` (how the MvMHAT and MvMHAT++ trainings save); a
+    ``module.`` prefix on every key (``nn.DataParallel``) is removed, and where some keys start
+    with ``part`` (the journal's training checkpoint: ``feature_extractor.`` for the backbone,
+    ``dhn_model.`` for STAN) only those are kept, without it."""
+    if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
+        obj = obj["model"]
+    if not isinstance(obj, dict) or not obj or not all(isinstance(k, str) for k in obj):
+        return None
+    for prefix in ("module.", part):
+        kept = {k[len(prefix):]: v for k, v in obj.items() if k.startswith(prefix)}
+        if kept and (len(kept) == len(obj) or prefix == part):
+            obj = kept
+    return obj
 
 
 def hf_cache_root() -> Path:

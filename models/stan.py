@@ -38,6 +38,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from atomic import atomic_open
 from errors import KnownError
+from models.hub import released_state
 
 A_MIN, A_MAX = 1e-4, 0.9999  # the clamp of the sigmoid output
 LAYOUT = 2  # the STAN state-dict layout: 2 = transformer and rnn as the released journal code
@@ -176,14 +177,9 @@ def released_stan_state(obj) -> Optional[Tuple[str, dict]]:
     or None: its pre-training file ``{'model': state_dict}`` or a plain state dict, or the STAN
     (``dhn_model.*``) of its training checkpoint ``{'model': {feature_extractor.*,
     dhn_model.*}}``; a ``module.`` prefix on every key is removed."""
-    if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
-        obj = obj["model"]
-    if not isinstance(obj, dict) or not obj or not all(isinstance(k, str) for k in obj):
+    obj = released_state(obj, "dhn_model.")
+    if obj is None:
         return None
-    for prefix in ("module.", "dhn_model."):
-        part = {k[len(prefix):]: v for k, v in obj.items() if k.startswith(prefix)}
-        if part and (len(part) == len(obj) or prefix == "dhn_model."):
-            obj = part
     for variant, names in RELEASED_NAMES.items():
         if RELEASED_MARKER[variant] not in obj:
             continue
